@@ -1,0 +1,28 @@
+//! bearer-protocol: the sans-IO core of the bearer client.
+//!
+//! It holds everything about OAuth 2.0 client credentials at an API-key-and-secret developer
+//! platform that is not I/O: the wire formats ([`wire`]), secret types ([`secret`]),
+//! configuration ([`config`]) and the token state machine ([`TokenManager`]), which keeps the
+//! tokens, renews them with rotation, keeps one token request in flight at most, backs off,
+//! and keeps the daily quota budget. It performs no I/O, reads no clock (time is always an
+//! argument), spawns nothing and takes no lock; a transport crate does those.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod machine;
+pub mod secret;
+pub mod store;
+pub mod wire;
+
+pub use clock::Clock;
+pub use config::{
+    BudgetMode, ClientAuth, Config, ConfigBuilder, ConfigError, ConfigHint, Plan, RetryPolicy,
+};
+pub use error::{Error, Failure, TransportFailure, TransportFailureKind};
+pub use machine::{
+    ApiVerdict, Bearer, BudgetSnapshot, Event, Grant, RequestId, Step, StoredTokens, TokenManager,
+    TokenRequest, Wait, WaitReason,
+};
+pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
+pub use store::TokenStore;

@@ -1,0 +1,181 @@
+//! The quota budget: calls counted per quota day, token requests against the plan's allowance,
+//! and a reserve so that API traffic never spends the calls that renewals will need.
+
+use crate::config::{BudgetMode, Plan};
+use crate::wire::quota::{QuotaHeaders, next_quota_reset};
+use std::time::{Duration, SystemTime};
+
+/// A snapshot of the budget, for display and monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSnapshot {
+    /// Calls counted in the current quota day, token requests included (the gateway's count when
+    /// its quota headers were seen).
+    pub calls_used: u64,
+    /// Calls allowed in the quota day, when known (the plan, or the gateway's allotment).
+    pub calls_allowed: Option<u64>,
+    /// Token requests sent in the current quota day.
+    pub token_requests: u32,
+    /// Token requests the plan accounts for per day.
+    pub token_requests_accounted: u32,
+    /// Calls kept back for the renewals still needed before the reset.
+    pub reserved_for_tokens: u64,
+    /// When the quota day ends and the count returns to zero.
+    pub resets_at: SystemTime,
+    /// Queries per second allowed, when known.
+    pub queries_per_second: Option<u32>,
+    /// Whether the gateway said the day's quota is spent.
+    pub exhausted: bool,
+}
+
+/// Why the budget refused a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spent {
+    pub(crate) resets_at: SystemTime,
+    pub(crate) calls_used: u64,
+    pub(crate) calls_allowed: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    mode: BudgetMode,
+    allowed: Option<u64>,
+    used: u64,
+    token_requests: u32,
+    accounted: u32,
+    resets_at: Option<SystemTime>,
+    exhausted_until: Option<SystemTime>,
+}
+
+impl Budget {
+    pub(crate) fn new(plan: &Plan, mode: BudgetMode) -> Self {
+        Self {
+            mode,
+            allowed: plan.calls_per_day,
+            used: 0,
+            token_requests: 0,
+            accounted: plan.auth_requests_per_day,
+            resets_at: None,
+            exhausted_until: None,
+        }
+    }
+
+    /// Starts a new quota day when the current one has ended (or, after the clock went back
+    /// by more than a day, when `now` is before it began).
+    pub(crate) fn roll(&mut self, now: SystemTime) {
+        let day = Duration::from_secs(86_400);
+        let stale = match self.resets_at {
+            None => true,
+            Some(reset) => now >= reset || reset.duration_since(now).is_ok_and(|left| left > day),
+        };
+        if stale {
+            if self.resets_at.is_some() {
+                self.used = 0;
+                self.token_requests = 0;
+            }
+            self.resets_at = Some(next_quota_reset(now));
+        }
+        if self.exhausted_until.is_some_and(|until| now >= until) {
+            self.exhausted_until = None;
+        }
+    }
+
+    /// Adopts what the gateway's quota headers say: its count, allotment and reset time.
+    pub(crate) fn observe(&mut self, quota: &QuotaHeaders, now: SystemTime) {
+        if let Some(reset) = quota.quota_reset.filter(|reset| *reset > now) {
+            self.resets_at = Some(reset);
+        }
+        if let Some(allotted) = quota.quota_allotted {
+            self.allowed = Some(allotted);
+        }
+        if let Some(current) = quota.quota_current {
+            self.used = current;
+        }
+    }
+
+    /// The gateway said the day's quota is spent: nothing more is sent before `until`.
+    pub(crate) fn exhaust(&mut self, until: SystemTime) {
+        self.exhausted_until = Some(until);
+        if let Some(allowed) = self.allowed {
+            self.used = self.used.max(allowed);
+        }
+    }
+
+    pub(crate) fn resets_at(&self) -> SystemTime {
+        self.resets_at.unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    /// Token requests still needed before the reset if calls go on all day: one per lifetime
+    /// from when the current token (valid until `valid_until`, if any) must be renewed.
+    pub(crate) fn reserve(
+        &self,
+        now: SystemTime,
+        valid_until: Option<SystemTime>,
+        lifetime: Duration,
+    ) -> u64 {
+        let Some(reset) = self.resets_at else {
+            return 0;
+        };
+        let from = valid_until.map_or(now, |until| until.max(now));
+        match reset.duration_since(from) {
+            Ok(gap) if !gap.is_zero() => {
+                let lifetime = lifetime.as_secs().max(1);
+                gap.as_secs().div_ceil(lifetime).max(1)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Counts an API call, or refuses it (enforcing mode) when it would eat into the reserve.
+    pub(crate) fn take_call(&mut self, reserve: u64) -> Result<(), Spent> {
+        self.check(1 + reserve)?;
+        self.used += 1;
+        Ok(())
+    }
+
+    /// Counts a token request, or refuses it (enforcing mode) when no call is left. Returns
+    /// `true` when this request goes beyond the plan's daily allowance of token requests.
+    pub(crate) fn take_token_request(&mut self) -> Result<bool, Spent> {
+        self.check(1)?;
+        self.used += 1;
+        self.token_requests = self.token_requests.saturating_add(1);
+        Ok(self.token_requests > self.accounted)
+    }
+
+    pub(crate) fn token_requests(&self) -> u32 {
+        self.token_requests
+    }
+
+    pub(crate) fn accounted(&self) -> u32 {
+        self.accounted
+    }
+
+    fn check(&self, needed: u64) -> Result<(), Spent> {
+        if self.mode == BudgetMode::Observe {
+            return Ok(());
+        }
+        let over_limit = self
+            .allowed
+            .is_some_and(|allowed| self.used.saturating_add(needed) > allowed);
+        if self.exhausted_until.is_some() || over_limit {
+            return Err(Spent {
+                resets_at: self.exhausted_until.unwrap_or(self.resets_at()),
+                calls_used: self.used,
+                calls_allowed: self.allowed,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn snapshot(&self, reserve: u64, qps: Option<u32>) -> BudgetSnapshot {
+        BudgetSnapshot {
+            calls_used: self.used,
+            calls_allowed: self.allowed,
+            token_requests: self.token_requests,
+            token_requests_accounted: self.accounted,
+            reserved_for_tokens: reserve,
+            resets_at: self.resets_at(),
+            queries_per_second: qps,
+            exhausted: self.exhausted_until.is_some(),
+        }
+    }
+}

@@ -1,0 +1,696 @@
+//! The token state machine: one per credential, fed what happened, asked what to do next.
+//!
+//! # Methods by category
+//!
+//! - **Asking** (`poll_*`): [`TokenManager::poll_call`] before each API call,
+//!   [`TokenManager::poll_token`] when only the token is wanted, [`TokenManager::poll_event`]
+//!   after every input until it returns `None`, [`TokenManager::poll_timeout`] for a background
+//!   renewer.
+//! - **Telling** (`handle_*`): [`TokenManager::handle_token_response`],
+//!   [`TokenManager::handle_token_failure`], [`TokenManager::handle_token_abandoned`] for every
+//!   [`Step::Fetch`]; [`TokenManager::handle_api_response`] for every API answer.
+//! - **Reading**: [`TokenManager::budget`], [`TokenManager::tokens`], [`TokenManager::config`].
+//!
+//! # The loop a transport runs
+//!
+//! ```
+//! use bearer_protocol::{Config, Step, TokenManager};
+//! # use std::time::{Duration, SystemTime};
+//! # let config = Config::builder("https://api.example.com/oauth2/token", "ysszm2yk7gp5r9ernuaurgcc", "w9t7t48g7H").build().unwrap();
+//! let mut machine = TokenManager::new(config);
+//! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+//! match machine.poll_call(now) {
+//!     Step::Authorized(bearer) => { /* send the call with bearer.header_value() */ }
+//!     Step::Fetch(request) => {
+//!         // send request.request; then feed the outcome back:
+//!         let answer = http::Response::builder()
+//!             .status(200)
+//!             .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
+//!             .unwrap();
+//!         machine.handle_token_response(now, request.id, &answer);
+//!         while let Some(event) = machine.poll_event() { /* persist TokensChanged here */ }
+//!     }
+//!     Step::Wait(wait) => { /* sleep until wait.until (or until woken), then poll again */ }
+//!     Step::Fail(error) => { /* report error */ }
+//! }
+//! assert!(matches!(machine.poll_call(now), Step::Authorized(_)));
+//! ```
+//!
+//! # Time
+//!
+//! Every input carries `now`, a wall-clock instant the caller read. If the clock jumps forward,
+//! tokens simply expire sooner. If it jumps backwards, a token looks younger than it is and may
+//! be used past its real expiry: the resource server then answers 401 `invalid_token`, which
+//! [`TokenManager::handle_api_response`] turns into a renewal. A pending token request is
+//! abandoned after [`Config::token_request_timeout`] measured on the same clock; pacing forgets
+//! sends recorded in the future; the quota day starts over when `now` leaves it either way.
+
+mod backoff;
+mod budget;
+mod pacer;
+mod tokens;
+
+pub use budget::BudgetSnapshot;
+pub use tokens::{Bearer, StoredTokens};
+
+use crate::config::Config;
+use crate::error::{Error, Failure, TransportFailure};
+use crate::wire::challenge::{BearerChallenge, ChallengeError};
+use crate::wire::gateway::{GatewayCode, GatewayDenial, RetryAfter};
+use crate::wire::oauth_error::{ErrorCode, OAuthError};
+use crate::wire::quota::QuotaHeaders;
+use crate::wire::request::{client_credentials_request, refresh_token_request};
+use crate::wire::token::{TokenEndpointError, parse_token_response};
+use backoff::Backoff;
+use budget::{Budget, Spent};
+use http::{HeaderMap, StatusCode};
+use pacer::Pacer;
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+use tokens::Held;
+
+/// Identifies one token request, to match its outcome to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(u64);
+
+/// Which grant a token request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// `grant_type=client_credentials`
+    ClientCredentials,
+    /// `grant_type=refresh_token`
+    RefreshToken,
+}
+
+/// A token request for the caller to send.
+#[derive(Debug)]
+#[must_use = "a token request must be sent and its outcome fed back"]
+pub struct TokenRequest {
+    /// Pass it back with the outcome.
+    pub id: RequestId,
+    /// The grant it uses.
+    pub grant: Grant,
+    /// The request, ready to send.
+    pub request: http::Request<Vec<u8>>,
+}
+
+/// What the caller should do next.
+#[derive(Debug)]
+#[must_use]
+pub enum Step {
+    /// Go ahead: attach this bearer token (for [`TokenManager::poll_call`], the call is counted).
+    Authorized(Bearer),
+    /// Send this token request, feed its outcome back, then ask again.
+    Fetch(TokenRequest),
+    /// Ask again at `until`, or sooner when a token request in flight ends.
+    Wait(Wait),
+    /// Give up on this call with this error.
+    Fail(Error),
+}
+
+/// A wait the machine asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// Ask again no later than this.
+    pub until: SystemTime,
+    /// Why.
+    pub reason: WaitReason,
+}
+
+/// Why the machine asks to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Another caller's token request is in flight: wait to be woken by its outcome; `until` is
+    /// when it counts as abandoned.
+    TokenInFlight,
+    /// Backing off after a transient failure of the token endpoint.
+    Backoff,
+    /// Pacing under the queries-per-second limit.
+    Pacing,
+}
+
+/// What the caller should do with an API answer.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum ApiVerdict {
+    /// Hand the answer to the application.
+    Deliver,
+    /// The token was refused (401): ask again for a token and replay the call, once.
+    Replay,
+    /// The gateway said "over QPS": replay the call at this time.
+    RetryAt(SystemTime),
+    /// The gateway refused the call for good, or until the quota resets.
+    Fail(Error),
+}
+
+/// Something the caller should know about; drain with [`TokenManager::poll_event`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// New tokens were adopted. Persist them before using the new access token: the previous
+    /// refresh token is now void at the provider.
+    TokensChanged(StoredTokens),
+    /// The refresh token was refused (`invalid_grant`); the next token request uses client
+    /// credentials.
+    RefreshTokenRefused,
+    /// Token requests today went past what the plan accounts for; each costs an API call.
+    TokenAllowanceExceeded {
+        /// Token requests sent in the quota day.
+        token_requests: u32,
+        /// What the plan accounts for.
+        accounted: u32,
+    },
+    /// An answer arrived for a token request that had been abandoned or overtaken; its tokens
+    /// were not adopted.
+    LateAnswerIgnored(RequestId),
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: RequestId,
+    grant: Grant,
+    sent_at: SystemTime,
+}
+
+/// Why the machine is not asking the token endpoint right now, from `since` until `until`.
+#[derive(Debug)]
+struct Hold {
+    since: SystemTime,
+    until: SystemTime,
+    kind: HoldKind,
+}
+
+#[derive(Debug)]
+enum HoldKind {
+    /// Retry once the hold ends.
+    Backoff,
+    /// Repeat this error to callers until the hold ends.
+    Quiet(Error),
+}
+
+/// The token state machine for one credential. See the [module docs](self).
+#[derive(Debug)]
+pub struct TokenManager {
+    config: Config,
+    held: Option<Held>,
+    generation: u64,
+    stale: bool,
+    in_flight: Option<InFlight>,
+    next_id: u64,
+    hold: Option<Hold>,
+    attempts: u32,
+    budget: Budget,
+    pacer: Pacer,
+    backoff: Backoff,
+    events: VecDeque<Event>,
+}
+
+impl TokenManager {
+    /// A machine with no tokens yet.
+    pub fn new(config: Config) -> Self {
+        Self {
+            budget: Budget::new(config.plan(), config.budget_mode()),
+            pacer: Pacer::new(config.plan().queries_per_second),
+            backoff: Backoff::new(*config.retry(), config.seed()),
+            config,
+            held: None,
+            generation: 0,
+            stale: false,
+            in_flight: None,
+            next_id: 0,
+            hold: None,
+            attempts: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// A machine that starts from tokens a store saved. Tokens whose access token cannot be a
+    /// header value are ignored (the machine then starts without tokens).
+    pub fn with_tokens(config: Config, tokens: StoredTokens) -> Self {
+        let mut machine = Self::new(config);
+        let lifetime = machine.config.default_lifetime();
+        machine.held = Held::new(tokens, 1, lifetime, machine.config.refresh_leeway(), None);
+        machine.generation = 1;
+        machine
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The tokens held now, as a store would persist them.
+    pub fn tokens(&self) -> Option<StoredTokens> {
+        self.held.as_ref().map(Held::stored)
+    }
+
+    /// The quota budget as of `now`.
+    pub fn budget(&mut self, now: SystemTime) -> BudgetSnapshot {
+        self.budget.roll(now);
+        let reserve = self.reserve(now);
+        self.budget.snapshot(reserve, self.pacer.limit())
+    }
+
+    /// What to do for one API call. On [`Step::Authorized`] the call is counted against the
+    /// budget and the QPS window: send it, then report its answer to
+    /// [`handle_api_response`](Self::handle_api_response).
+    pub fn poll_call(&mut self, now: SystemTime) -> Step {
+        self.poll(now, true)
+    }
+
+    /// What to do to get the current token without making a counted call (for a program that
+    /// calls through another library).
+    pub fn poll_token(&mut self, now: SystemTime) -> Step {
+        self.poll(now, false)
+    }
+
+    /// The next event, if any. Drain after every `handle_*` call.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When the machine next wants attention without being asked: a renewal falling due, a
+    /// backoff or quiet period ending, a token request to count as abandoned. A background
+    /// renewer calls [`poll_token`](Self::poll_token) then.
+    pub fn poll_timeout(&self) -> Option<SystemTime> {
+        if let Some(flight) = &self.in_flight {
+            return Some(flight.sent_at + self.config.token_request_timeout());
+        }
+        match &self.hold {
+            Some(hold) => Some(hold.until),
+            None => self.held.as_ref().map(|held| held.renew_at),
+        }
+    }
+
+    fn poll(&mut self, now: SystemTime, count: bool) -> Step {
+        self.budget.roll(now);
+        self.expire_flight(now);
+        self.expire_hold(now);
+
+        let usable = self
+            .held
+            .as_ref()
+            .is_some_and(|held| !self.stale && now < held.bearer.expires_at);
+        let due = self.held.as_ref().is_none_or(|held| now >= held.renew_at) || !usable;
+        let fetching_allowed = self.in_flight.is_none() && self.hold.is_none();
+
+        if usable && !(due && fetching_allowed) {
+            return self.authorize(now, count);
+        }
+        if let Some(flight) = &self.in_flight {
+            return Step::Wait(Wait {
+                until: flight.sent_at + self.config.token_request_timeout(),
+                reason: WaitReason::TokenInFlight,
+            });
+        }
+        if let Some(hold) = &self.hold {
+            return match &hold.kind {
+                HoldKind::Quiet(error) => Step::Fail(error.clone()),
+                HoldKind::Backoff => Step::Wait(Wait {
+                    until: hold.until,
+                    reason: WaitReason::Backoff,
+                }),
+            };
+        }
+        match self.start_token_request(now) {
+            Ok(Some(request)) => Step::Fetch(request),
+            Ok(None) if usable => self.authorize(now, count),
+            Ok(None) => Step::Wait(Wait {
+                until: self.pacer.next_slot(now).unwrap_or(now),
+                reason: WaitReason::Pacing,
+            }),
+            // A renewal the budget refuses does not stop calls while the token still works.
+            Err(_) if usable => self.authorize(now, count),
+            Err(spent) => Step::Fail(quota_error(spent)),
+        }
+    }
+
+    fn authorize(&mut self, now: SystemTime, count: bool) -> Step {
+        let Some(held) = &self.held else {
+            unreachable!("authorize is only called while a token is held");
+        };
+        let bearer = held.bearer.clone();
+        if !count {
+            return Step::Authorized(bearer);
+        }
+        if let Some(until) = self.pacer.next_slot(now) {
+            return Step::Wait(Wait {
+                until,
+                reason: WaitReason::Pacing,
+            });
+        }
+        let reserve = self.reserve(now);
+        if let Err(spent) = self.budget.take_call(reserve) {
+            return Step::Fail(quota_error(spent));
+        }
+        self.pacer.record(now);
+        Step::Authorized(bearer)
+    }
+
+    /// Token requests still needed before the quota day ends, if calls go on all day.
+    fn reserve(&self, now: SystemTime) -> u64 {
+        let (valid_until, lifetime) = match &self.held {
+            Some(held) if !self.stale => (Some(held.renew_at), held.lifetime),
+            _ => (None, self.config.default_lifetime()),
+        };
+        self.budget.reserve(now, valid_until, lifetime)
+    }
+
+    /// Builds and counts the next token request. `Ok(None)`: pacing says not yet.
+    fn start_token_request(&mut self, now: SystemTime) -> Result<Option<TokenRequest>, Spent> {
+        if self.pacer.next_slot(now).is_some() {
+            return Ok(None);
+        }
+        if self.budget.take_token_request()? {
+            self.events.push_back(Event::TokenAllowanceExceeded {
+                token_requests: self.budget.token_requests(),
+                accounted: self.budget.accounted(),
+            });
+        }
+        self.pacer.record(now);
+        self.next_id += 1;
+        let id = RequestId(self.next_id);
+        let refresh = self
+            .held
+            .as_ref()
+            .and_then(|held| held.refresh_token.as_ref());
+        let (grant, request) = match refresh {
+            Some(token) => (
+                Grant::RefreshToken,
+                refresh_token_request(&self.config, token),
+            ),
+            None => (
+                Grant::ClientCredentials,
+                client_credentials_request(&self.config),
+            ),
+        };
+        self.in_flight = Some(InFlight {
+            id,
+            grant,
+            sent_at: now,
+        });
+        Ok(Some(TokenRequest { id, grant, request }))
+    }
+
+    /// Feeds the answer to a token request.
+    pub fn handle_token_response(
+        &mut self,
+        now: SystemTime,
+        id: RequestId,
+        response: &http::Response<Vec<u8>>,
+    ) {
+        self.budget
+            .observe(&QuotaHeaders::from_headers(response.headers()), now);
+        let parsed = parse_token_response(response, self.config.default_lifetime());
+        let Some(grant) = self.take_flight(id) else {
+            self.handle_late_answer(now, id, parsed);
+            return;
+        };
+        match parsed {
+            Ok(token) => self.adopt(now, id, token),
+            Err(error) => self.handle_refusal(now, grant, error, response.headers()),
+        }
+    }
+
+    /// Feeds a transport failure of a token request (it is retried with backoff).
+    pub fn handle_token_failure(
+        &mut self,
+        now: SystemTime,
+        id: RequestId,
+        failure: TransportFailure,
+    ) {
+        if self.take_flight(id).is_some() {
+            self.back_off(now, Failure::Transport(failure), None);
+        }
+    }
+
+    /// The caller gave up on a token request (its task was cancelled, its thread timed out):
+    /// another caller may send the next one at once. The request still counts in the budget.
+    pub fn handle_token_abandoned(&mut self, now: SystemTime, id: RequestId) {
+        let _ = now;
+        self.take_flight(id);
+    }
+
+    /// Feeds the status and headers of an API answer to a call made with `bearer`, and says what
+    /// to do with it. Adopts the gateway's quota headers; a 401 for the current token makes the
+    /// next poll renew it, a 401 for an older token just replays with the current one.
+    pub fn handle_api_response(
+        &mut self,
+        now: SystemTime,
+        bearer: &Bearer,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> ApiVerdict {
+        let quota = QuotaHeaders::from_headers(headers);
+        self.budget.observe(&quota, now);
+        if let Some(qps) = quota.qps_allotted {
+            self.pacer.set_limit(u32::try_from(qps).ok());
+        }
+        if let Some(denial) = GatewayDenial::from_parts(status, headers) {
+            return self.handle_api_denial(now, bearer, denial);
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = BearerChallenge::from_headers(headers);
+            let refused_token = challenge
+                .as_ref()
+                .is_none_or(|c| matches!(c.error, None | Some(ChallengeError::InvalidToken)));
+            if refused_token {
+                self.mark_stale(bearer);
+                return ApiVerdict::Replay;
+            }
+        }
+        ApiVerdict::Deliver
+    }
+
+    fn handle_api_denial(
+        &mut self,
+        now: SystemTime,
+        bearer: &Bearer,
+        denial: GatewayDenial,
+    ) -> ApiVerdict {
+        match denial.code {
+            GatewayCode::DeveloperOverQps | GatewayCode::ServiceOverQps => {
+                let until = retry_at(now, denial.retry_after, Duration::from_secs(1));
+                self.pacer.block_until(until);
+                ApiVerdict::RetryAt(until)
+            }
+            GatewayCode::DeveloperOverRate => {
+                let resets_at = self.budget.resets_at();
+                ApiVerdict::Fail(self.exhaust_quota(resets_at))
+            }
+            GatewayCode::InvalidOrExpiredToken => {
+                self.mark_stale(bearer);
+                ApiVerdict::Replay
+            }
+            GatewayCode::DeveloperInactive
+            | GatewayCode::NotAuthorized
+            | GatewayCode::ServiceNotFound => ApiVerdict::Fail(Error::Denied(denial)),
+            _ => ApiVerdict::Deliver,
+        }
+    }
+
+    fn mark_stale(&mut self, bearer: &Bearer) {
+        if bearer.generation == self.generation && self.held.is_some() {
+            self.stale = true;
+        }
+    }
+
+    fn take_flight(&mut self, id: RequestId) -> Option<Grant> {
+        match &self.in_flight {
+            Some(flight) if flight.id == id => self.in_flight.take().map(|f| f.grant),
+            _ => None,
+        }
+    }
+
+    fn expire_flight(&mut self, now: SystemTime) {
+        let timeout = self.config.token_request_timeout();
+        let abandoned = self.in_flight.as_ref().is_some_and(|flight| {
+            now >= flight.sent_at + timeout
+                || flight
+                    .sent_at
+                    .duration_since(now)
+                    .is_ok_and(|d| d >= timeout)
+        });
+        if abandoned {
+            self.in_flight = None;
+            self.back_off(now, Failure::Abandoned, None);
+        }
+    }
+
+    /// Ends a hold whose time is up, or that began after `now` (the clock went back: waiting
+    /// out the rest could take as long as the jump, so it ends at once).
+    fn expire_hold(&mut self, now: SystemTime) {
+        let Some(hold) = &self.hold else { return };
+        if now >= hold.until || now < hold.since {
+            if matches!(hold.kind, HoldKind::Quiet(_)) {
+                self.attempts = 0;
+            }
+            self.hold = None;
+        }
+    }
+
+    fn adopt(&mut self, now: SystemTime, id: RequestId, token: crate::wire::token::TokenResponse) {
+        let previous_refresh = self
+            .held
+            .as_mut()
+            .and_then(|held| held.refresh_token.take());
+        let stored = StoredTokens {
+            access_token: token.access_token,
+            refresh_token: token.refresh_token.or(previous_refresh),
+            expires_at: now + token.expires_in,
+            scope: token.scope,
+        };
+        let generation = self.generation + 1;
+        let leeway = self.config.refresh_leeway();
+        match Held::new(stored, generation, token.expires_in, leeway, Some(id.0)) {
+            Some(held) => {
+                self.generation = generation;
+                self.events.push_back(Event::TokensChanged(held.stored()));
+                self.held = Some(held);
+                self.stale = false;
+                self.hold = None;
+                self.attempts = 0;
+            }
+            None => {
+                let refusal = TokenEndpointError::UnsupportedTokenType(
+                    "token with characters not allowed in a header".to_owned(),
+                );
+                self.quiet(now, Error::TokenRequestRefused(refusal));
+            }
+        }
+    }
+
+    fn handle_late_answer(
+        &mut self,
+        now: SystemTime,
+        id: RequestId,
+        parsed: Result<crate::wire::token::TokenResponse, TokenEndpointError>,
+    ) {
+        let newer_than_held = self
+            .held
+            .as_ref()
+            .is_none_or(|held| held.from_request.is_none_or(|from| id.0 > from));
+        match parsed {
+            // The server issued these tokens and voided the refresh token held before them.
+            Ok(token) if newer_than_held => self.adopt(now, id, token),
+            _ => self.events.push_back(Event::LateAnswerIgnored(id)),
+        }
+    }
+
+    fn handle_refusal(
+        &mut self,
+        now: SystemTime,
+        grant: Grant,
+        error: TokenEndpointError,
+        headers: &HeaderMap,
+    ) {
+        if grant == Grant::RefreshToken && error.is_refresh_token_refused() {
+            // The refresh token is void (rotated elsewhere, expired, forgotten): drop it and
+            // fall back to client credentials on the next poll, at once.
+            if let Some(held) = self.held.as_mut() {
+                held.refresh_token = None;
+            }
+            self.events.push_back(Event::RefreshTokenRefused);
+            return;
+        }
+        if error.is_quota_exhausted() {
+            let resets_at = error
+                .retry_after()
+                .map_or(self.budget.resets_at(), |after| after.resolve(now));
+            let error = self.exhaust_quota(resets_at);
+            self.hold(now, resets_at, HoldKind::Quiet(error));
+            return;
+        }
+        // A 2xx whose body did not parse was most likely cut short on the way: worth a retry.
+        let cut_short =
+            matches!(&error, TokenEndpointError::Unexpected(u) if u.status.is_success());
+        if error.is_transient() || cut_short {
+            let retry_after = error.retry_after().or_else(|| {
+                headers
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(RetryAfter::parse)
+            });
+            self.back_off(now, Failure::Answer(error), retry_after);
+            return;
+        }
+        let error = match error {
+            TokenEndpointError::OAuth(oauth) if oauth.is_permanent() => {
+                Error::CredentialsRejected(oauth)
+            }
+            TokenEndpointError::Gateway(denial)
+                if denial.code == GatewayCode::DeveloperInactive =>
+            {
+                Error::CredentialsRejected(inactive(&denial))
+            }
+            other => Error::TokenRequestRefused(other),
+        };
+        self.quiet(now, error);
+    }
+
+    /// The quota is spent until `resets_at`: nothing more is sent before then.
+    fn exhaust_quota(&mut self, resets_at: SystemTime) -> Error {
+        self.budget.exhaust(resets_at);
+        let snapshot = self.budget.snapshot(0, None);
+        Error::QuotaExhausted {
+            resets_at,
+            calls_used: snapshot.calls_used,
+            calls_allowed: snapshot.calls_allowed,
+        }
+    }
+
+    /// A transient failure: back off and retry, or after the last retry report `last` until
+    /// the longest backoff has passed.
+    fn back_off(&mut self, now: SystemTime, last: Failure, retry_after: Option<RetryAfter>) {
+        self.attempts += 1;
+        let delay = self.backoff.delay(self.attempts);
+        let until = retry_at(now, retry_after, delay);
+        let too_long = until
+            .duration_since(now)
+            .is_ok_and(|wait| wait > self.backoff.max_delay());
+        if self.attempts > self.backoff.max_retries() || too_long {
+            let attempts = self.attempts;
+            let until = until.max(now + self.backoff.max_delay());
+            self.hold(
+                now,
+                until,
+                HoldKind::Quiet(Error::Unavailable { attempts, last }),
+            );
+        } else {
+            self.hold(now, until, HoldKind::Backoff);
+        }
+    }
+
+    fn quiet(&mut self, now: SystemTime, error: Error) {
+        self.hold(
+            now,
+            now + self.config.quiet_period(),
+            HoldKind::Quiet(error),
+        );
+    }
+
+    fn hold(&mut self, since: SystemTime, until: SystemTime, kind: HoldKind) {
+        self.hold = Some(Hold { since, until, kind });
+    }
+}
+
+fn retry_at(now: SystemTime, retry_after: Option<RetryAfter>, otherwise: Duration) -> SystemTime {
+    retry_after.map_or(now + otherwise, |after| after.resolve(now).max(now))
+}
+
+fn quota_error(spent: Spent) -> Error {
+    Error::QuotaExhausted {
+        resets_at: spent.resets_at,
+        calls_used: spent.calls_used,
+        calls_allowed: spent.calls_allowed,
+    }
+}
+
+fn inactive(denial: &GatewayDenial) -> OAuthError {
+    OAuthError {
+        status: denial.status,
+        code: ErrorCode::InvalidClient,
+        description: denial.detail.clone(),
+        uri: None,
+        gateway_code: Some(GatewayCode::DeveloperInactive),
+    }
+}

@@ -1,0 +1,132 @@
+//! The tokens the machine holds, in the shape a store persists and a caller attaches.
+
+use crate::secret::{AccessToken, RefreshToken};
+use http::HeaderValue;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Tokens as a store persists them, so that a restarted process keeps its refresh token.
+///
+/// Serialises to JSON such as
+/// `{"access_token":"…","refresh_token":"…","expires_at":1700000000,"scope":null}`
+/// (`expires_at` in seconds since the Unix epoch).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTokens {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// The refresh token, if the provider issued one.
+    pub refresh_token: Option<RefreshToken>,
+    /// When the access token expires.
+    #[serde(with = "unix_seconds")]
+    pub expires_at: SystemTime,
+    /// The granted scope, if the provider said.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// An access token ready to attach, as `Authorization: Bearer <token>`.
+///
+/// It remembers which tokens it came from, so that a 401 for a token that was already replaced
+/// does not cause another renewal.
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    pub(crate) header: HeaderValue,
+    pub(crate) token: AccessToken,
+    pub(crate) generation: u64,
+    pub(crate) expires_at: SystemTime,
+}
+
+impl Bearer {
+    /// The `Authorization` header value, `Bearer <token>`, marked sensitive.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.header
+    }
+    /// The access token alone, for programs that call through another library.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.token
+    }
+    /// When the token expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+}
+
+/// What the machine holds: the current tokens and when to renew them.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub(crate) bearer: Bearer,
+    pub(crate) refresh_token: Option<RefreshToken>,
+    pub(crate) renew_at: SystemTime,
+    pub(crate) lifetime: Duration,
+    pub(crate) scope: Option<String>,
+    /// The request that brought these tokens (`None`: restored from a store).
+    pub(crate) from_request: Option<u64>,
+}
+
+impl Held {
+    /// `Some` when the access token is a valid header value (printable ASCII).
+    pub(crate) fn new(
+        tokens: StoredTokens,
+        generation: u64,
+        lifetime: Duration,
+        leeway: Duration,
+        from_request: Option<u64>,
+    ) -> Option<Self> {
+        let mut header =
+            HeaderValue::try_from(format!("Bearer {}", tokens.access_token.expose())).ok()?;
+        header.set_sensitive(true);
+        // Share the bytes once now, so that handing out clones later never allocates.
+        let header = header.clone();
+        let leeway = leeway.min(lifetime / 2);
+        let renew_at = tokens
+            .expires_at
+            .checked_sub(leeway)
+            .unwrap_or(tokens.expires_at);
+        Some(Self {
+            bearer: Bearer {
+                header,
+                token: tokens.access_token,
+                generation,
+                expires_at: tokens.expires_at,
+            },
+            refresh_token: tokens.refresh_token,
+            renew_at,
+            lifetime,
+            scope: tokens.scope,
+            from_request,
+        })
+    }
+
+    pub(crate) fn stored(&self) -> StoredTokens {
+        StoredTokens {
+            access_token: self.bearer.token.clone(),
+            refresh_token: self.refresh_token.clone(),
+            expires_at: self.bearer.expires_at,
+            scope: self.scope.clone(),
+        }
+    }
+}
+
+mod unix_seconds {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let secs = match at.duration_since(UNIX_EPOCH) {
+            Ok(after) => after.as_secs() as i64,
+            Err(before) => -(before.duration().as_secs() as i64),
+        };
+        s.serialize_i64(secs)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let secs = i64::deserialize(d)?;
+        let magnitude = Duration::from_secs(secs.unsigned_abs());
+        let at = if secs >= 0 {
+            UNIX_EPOCH.checked_add(magnitude)
+        } else {
+            UNIX_EPOCH.checked_sub(magnitude)
+        };
+        at.ok_or_else(|| serde::de::Error::custom("expires_at is out of range"))
+    }
+}

@@ -1,0 +1,128 @@
+//! Secret values: credentials and tokens that never show up in `Debug` or `Display`.
+//!
+//! Each type wraps a `String` that is zeroed when dropped. Reading the value takes an explicit
+//! call to [`expose`](ClientSecret::expose), so a secret only leaves the type where the code
+//! says so: in a request body, an `Authorization` header, or a store that persists tokens.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use zeroize::Zeroizing;
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(Zeroizing<String>);
+
+        impl $name {
+            /// Wraps a value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(Zeroizing::new(value.into()))
+            }
+
+            /// The secret value itself.
+            ///
+            /// # Security
+            /// Whatever receives this value can leak it: send it on the wire or to a store, never
+            /// to a log or an error message.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// Number of characters in the value, which is safe to show.
+            pub fn char_len(&self) -> usize {
+                self.0.chars().count()
+            }
+
+            /// Compares two values in time that depends only on their lengths.
+            pub fn same_as(&self, other: &Self) -> bool {
+                constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self::new(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self::new(value)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.expose())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self::new)
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// The application's client id, also called key or API key (24 characters at the provider).
+    ///
+    /// ```
+    /// let id = bearer_protocol::ClientId::new("ysszm2yk7gp5r9ernuaurgcc");
+    /// assert_eq!(format!("{id:?}"), "ClientId([redacted])");
+    /// ```
+    ClientId
+);
+secret_type!(
+    /// The application's client secret (10 characters at the provider).
+    ClientSecret
+);
+secret_type!(
+    /// An access token, sent as `Authorization: Bearer <token>` (24 characters at the provider).
+    AccessToken
+);
+secret_type!(
+    /// A refresh token; the provider rotates it on every renewal (24 characters at the provider).
+    RefreshToken
+);
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_hide_the_value() {
+        let token = AccessToken::new("6mh3cgqvc6d992fd45zc88ue");
+        assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
+        assert_eq!(token.to_string(), "[redacted]");
+        assert_eq!(token.expose(), "6mh3cgqvc6d992fd45zc88ue");
+    }
+
+    #[test]
+    fn serde_round_trips_the_value() {
+        let json = serde_json::to_string(&RefreshToken::new("abc")).unwrap();
+        assert_eq!(json, "\"abc\"");
+        let back: RefreshToken = serde_json::from_str(&json).unwrap();
+        assert!(back.same_as(&RefreshToken::new("abc")));
+        assert!(!back.same_as(&RefreshToken::new("abd")));
+        assert!(!back.same_as(&RefreshToken::new("abcd")));
+    }
+}

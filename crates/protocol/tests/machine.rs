@@ -1,0 +1,532 @@
+//! The token state machine, path by path, against the pure fake provider.
+
+mod common;
+
+use bearer_protocol::wire::quota::next_quota_reset;
+use bearer_protocol::{
+    ApiVerdict, BudgetMode, Config, Error, Event, Grant, Plan, RetryPolicy, Step, StoredTokens,
+    TokenManager, TransportFailure, TransportFailureKind, WaitReason,
+};
+use common::*;
+use http::{HeaderMap, StatusCode};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn form(request: &http::Request<Vec<u8>>) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes(request.body()).unwrap()
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[test]
+fn first_call_fetches_a_token_and_later_calls_reuse_it() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    let request = expect_fetch(machine.poll_call(now));
+    assert_eq!(request.grant, Grant::ClientCredentials);
+    let answer = provider.token(now, &request.request);
+    machine.handle_token_response(now, request.id, &answer);
+    let Some(Event::TokensChanged(tokens)) = machine.poll_event() else {
+        panic!("no TokensChanged event");
+    };
+    assert_eq!(tokens.access_token.expose(), "at0000000000000000000001");
+    assert_eq!(tokens.expires_at, now + secs(3600));
+    for n in 0..100 {
+        assert_eq!(
+            call(&mut machine, &mut provider, now + secs(n)),
+            Ok(StatusCode::OK)
+        );
+    }
+    assert_eq!(provider.token_requests(), 1);
+    assert_eq!(provider.api_calls, 100);
+    assert_eq!(machine.budget(now).calls_used, 101);
+}
+
+#[test]
+fn renewal_uses_the_refresh_token_and_adopts_the_rotated_one() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    let first_refresh = provider.refresh_token.clone().unwrap();
+
+    // Inside the 60 s leeway: renew with the refresh token.
+    let later = now + secs(3545);
+    let request = expect_fetch(machine.poll_call(later));
+    assert_eq!(request.grant, Grant::RefreshToken);
+    assert_eq!(form(&request.request)["refresh_token"], first_refresh);
+    let answer = provider.token(later, &request.request);
+    machine.handle_token_response(later, request.id, &answer);
+    let rotated = machine.tokens().unwrap().refresh_token.unwrap();
+    assert_ne!(rotated.expose(), first_refresh);
+
+    let next = expect_fetch(machine.poll_call(later + secs(3600)));
+    assert_eq!(form(&next.request)["refresh_token"], rotated.expose());
+    assert_eq!(provider.refused_refresh_tokens, 0);
+}
+
+#[test]
+fn callers_keep_the_valid_token_while_a_renewal_is_in_flight() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    let due = now + secs(3580);
+    let _renewal = expect_fetch(machine.poll_call(due));
+    assert!(matches!(machine.poll_call(due), Step::Authorized(_)));
+    // Past expiry nobody gets the old token: they wait for the renewal.
+    let Step::Wait(wait) = machine.poll_call(now + secs(3600)) else {
+        panic!("expected a wait");
+    };
+    assert_eq!(wait.reason, WaitReason::TokenInFlight);
+}
+
+#[test]
+fn a_refused_refresh_token_falls_back_to_client_credentials_once() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    provider.refresh_token = None; // the provider forgot it
+    let later = now + secs(4000);
+    let refresh = expect_fetch(machine.poll_call(later));
+    let answer = provider.token(later, &refresh.request);
+    machine.handle_token_response(later, refresh.id, &answer);
+    assert!(matches!(
+        machine.poll_event(),
+        Some(Event::RefreshTokenRefused)
+    ));
+    let fallback = expect_fetch(machine.poll_call(later));
+    assert_eq!(fallback.grant, Grant::ClientCredentials);
+    let answer = provider.token(later, &fallback.request);
+    machine.handle_token_response(later, fallback.id, &answer);
+    assert!(matches!(machine.poll_call(later), Step::Authorized(_)));
+    assert_eq!(provider.client_credentials_grants, 2);
+    assert_eq!(provider.refresh_grants, 1);
+}
+
+#[test]
+fn a_401_for_the_current_token_renews_and_one_for_an_old_token_does_not() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    let Step::Authorized(old) = machine.poll_call(now) else {
+        panic!()
+    };
+    provider.access.clear(); // revoked
+    assert_eq!(call(&mut machine, &mut provider, now), Ok(StatusCode::OK));
+    assert_eq!(provider.refresh_grants, 1);
+    assert_eq!(provider.api_refused, 1);
+
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "www-authenticate",
+        r#"Bearer realm="x", error="invalid_token""#.parse().unwrap(),
+    );
+    let verdict = machine.handle_api_response(now, &old, StatusCode::UNAUTHORIZED, &headers);
+    assert_eq!(verdict, ApiVerdict::Replay);
+    assert!(matches!(machine.poll_call(now), Step::Authorized(_)));
+}
+
+#[test]
+fn one_token_request_in_flight_and_recovery_when_it_is_abandoned() {
+    let mut machine = TokenManager::new(config());
+    let now = start();
+    let first = expect_fetch(machine.poll_call(now));
+    for _ in 0..10 {
+        let Step::Wait(wait) = machine.poll_call(now + secs(5)) else {
+            panic!("a second token request went out");
+        };
+        assert_eq!(wait.reason, WaitReason::TokenInFlight);
+        assert_eq!(wait.until, now + secs(30));
+    }
+    // Its caller went away: the next caller takes over at once.
+    machine.handle_token_abandoned(now + secs(5), first.id);
+    let second = expect_fetch(machine.poll_call(now + secs(5)));
+    // Nobody reported anything: after the time-out it counts as abandoned and is retried
+    // after a backoff.
+    let after = now + secs(40);
+    assert!(matches!(
+        machine.poll_call(after),
+        Step::Wait(w) if w.reason == WaitReason::Backoff
+    ));
+    let third = expect_fetch(machine.poll_call(after + secs(1)));
+    assert!(third.id != second.id);
+}
+
+#[test]
+fn a_late_answer_to_an_abandoned_request_is_adopted_when_nothing_newer_arrived() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    let first = expect_fetch(machine.poll_call(now));
+    machine.handle_token_abandoned(now, first.id);
+    let answer = provider.token(now, &first.request);
+    machine.handle_token_response(now, first.id, &answer);
+    assert!(matches!(
+        machine.poll_event(),
+        Some(Event::TokensChanged(_))
+    ));
+    assert!(matches!(machine.poll_call(now), Step::Authorized(_)));
+}
+
+#[test]
+fn wrong_secret_fails_once_and_stays_quiet() {
+    let config = Config::builder(TOKEN_URL, CLIENT_ID, "wrongsecret")
+        .build()
+        .unwrap();
+    let mut machine = TokenManager::new(config);
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    let error = call(&mut machine, &mut provider, now).unwrap_err();
+    assert!(matches!(error, Error::CredentialsRejected(_)));
+    for n in 0..59 {
+        assert!(matches!(
+            machine.poll_call(now + secs(n)),
+            Step::Fail(Error::CredentialsRejected(_))
+        ));
+    }
+    assert_eq!(provider.token_requests(), 1);
+    assert!(matches!(machine.poll_call(now + secs(60)), Step::Fetch(_)));
+}
+
+#[test]
+fn transient_failures_back_off_then_succeed_and_retries_are_bounded() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    provider.faults = vec![Fault::ServerError, Fault::HtmlBadGateway, Fault::Truncated];
+    let mut now = start();
+    let mut waits = Vec::new();
+    loop {
+        match machine.poll_call(now) {
+            Step::Fetch(request) => {
+                let answer = provider.token(now, &request.request);
+                machine.handle_token_response(now, request.id, &answer);
+            }
+            Step::Wait(wait) => {
+                assert_eq!(wait.reason, WaitReason::Backoff);
+                waits.push(wait.until.duration_since(now).unwrap());
+                now = wait.until;
+            }
+            Step::Authorized(_) => break,
+            Step::Fail(error) => panic!("{error}"),
+        }
+    }
+    assert_eq!(provider.token_requests(), 4);
+    assert_eq!(waits.len(), 3);
+    assert!(waits[0] <= secs(1) && waits[2] <= secs(2) && waits[2] >= secs(1));
+
+    // Always failing: the first attempt and three retries, then the error, then quiet.
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    provider.faults = vec![Fault::ServerError; 10];
+    let mut now = start();
+    let error = loop {
+        match machine.poll_call(now) {
+            Step::Fetch(request) => {
+                machine.handle_token_failure(
+                    now,
+                    request.id,
+                    TransportFailure::new(TransportFailureKind::Interrupted, "connection reset"),
+                );
+            }
+            Step::Wait(wait) => now = wait.until,
+            Step::Fail(error) => break error,
+            Step::Authorized(_) => panic!("no token was issued"),
+        }
+    };
+    assert!(
+        matches!(error, Error::Unavailable { attempts: 4, .. }),
+        "{error}"
+    );
+    assert!(matches!(machine.poll_call(now + secs(1)), Step::Fail(_)));
+}
+
+#[test]
+fn over_qps_at_the_token_endpoint_waits_retry_after() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    provider.faults = vec![Fault::OverQps];
+    let now = start();
+    let request = expect_fetch(machine.poll_call(now));
+    let answer = provider.token(now, &request.request);
+    machine.handle_token_response(now, request.id, &answer);
+    let Step::Wait(wait) = machine.poll_call(now) else {
+        panic!()
+    };
+    assert_eq!(wait.until, now + secs(1));
+    assert!(matches!(machine.poll_call(wait.until), Step::Fetch(_)));
+}
+
+#[test]
+fn the_budget_refuses_calls_once_spent_and_keeps_a_reserve_for_renewals() {
+    // 30 calls a day with one-hour tokens, starting at 23:00: one more renewal is needed at
+    // most before midnight, so one call stays in reserve.
+    let mut machine = TokenManager::new(config_with_plan(30));
+    let mut provider = FakeProvider::new(3600);
+    let now = start() + secs(23 * 3600);
+    let mut ok = 0;
+    let error = loop {
+        match call(&mut machine, &mut provider, now) {
+            Ok(_) => ok += 1,
+            Err(error) => break error,
+        }
+    };
+    let Error::QuotaExhausted {
+        resets_at,
+        calls_used,
+        calls_allowed,
+    } = error
+    else {
+        panic!("{error}")
+    };
+    assert_eq!(resets_at, next_quota_reset(now));
+    assert_eq!(calls_allowed, Some(30));
+    assert_eq!(ok, 28);
+    assert_eq!(calls_used, 29);
+    assert_eq!(provider.api_calls + provider.token_requests(), 29);
+    // The next day the count starts over.
+    assert_eq!(
+        call(&mut machine, &mut provider, resets_at),
+        Ok(StatusCode::OK)
+    );
+}
+
+#[test]
+fn observing_mode_counts_but_does_not_refuse() {
+    let config = Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+        .plan(Plan {
+            calls_per_day: Some(3),
+            ..Plan::default()
+        })
+        .budget_mode(BudgetMode::Observe)
+        .build()
+        .unwrap();
+    let mut machine = TokenManager::new(config);
+    let mut provider = FakeProvider::new(3600);
+    for _ in 0..10 {
+        call(&mut machine, &mut provider, start()).unwrap();
+    }
+    assert_eq!(machine.budget(start()).calls_used, 11);
+}
+
+#[test]
+fn the_gateways_quota_headers_are_adopted() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    let Step::Authorized(bearer) = machine.poll_call(now) else {
+        panic!()
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert("x-plan-quota-allotted", "5000".parse().unwrap());
+    headers.insert("x-plan-quota-current", "4321".parse().unwrap());
+    headers.insert(
+        "x-plan-quota-reset",
+        "Tuesday, November 14, 2023 12:00:00 AM GMT"
+            .parse()
+            .unwrap(),
+    );
+    headers.insert("x-plan-qps-allotted", "2".parse().unwrap());
+    let verdict = machine.handle_api_response(now, &bearer, StatusCode::OK, &headers);
+    assert_eq!(verdict, ApiVerdict::Deliver);
+    let budget = machine.budget(now);
+    assert_eq!(budget.calls_used, 4321);
+    assert_eq!(budget.calls_allowed, Some(5000));
+    assert_eq!(budget.queries_per_second, Some(2));
+    assert_eq!(budget.resets_at, start() + secs(86_400));
+}
+
+#[test]
+fn pacing_keeps_calls_under_the_qps_limit() {
+    let config = Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+        .plan(Plan {
+            queries_per_second: Some(2),
+            ..Plan::default()
+        })
+        .build()
+        .unwrap();
+    let mut machine = TokenManager::new(config);
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    // The token request took the first slot of this second, one call the second.
+    call(&mut machine, &mut provider, now).unwrap();
+    let Step::Wait(wait) = machine.poll_call(now + Duration::from_millis(500)) else {
+        panic!("a third send in one second was allowed")
+    };
+    assert_eq!(wait.reason, WaitReason::Pacing);
+    assert_eq!(wait.until, now + secs(1));
+    assert!(matches!(machine.poll_call(wait.until), Step::Authorized(_)));
+}
+
+#[test]
+fn gateway_denials_on_api_calls() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    let Step::Authorized(bearer) = machine.poll_call(now) else {
+        panic!()
+    };
+    let qps = fault_answer(Fault::OverQps);
+    assert_eq!(
+        machine.handle_api_response(now, &bearer, qps.status(), qps.headers()),
+        ApiVerdict::RetryAt(now + secs(1))
+    );
+    assert!(matches!(
+        machine.poll_call(now),
+        Step::Wait(w) if w.reason == WaitReason::Pacing && w.until == now + secs(1)
+    ));
+    let rate = fault_answer(Fault::OverRate);
+    let verdict = machine.handle_api_response(now, &bearer, rate.status(), rate.headers());
+    assert!(matches!(
+        verdict,
+        ApiVerdict::Fail(Error::QuotaExhausted { .. })
+    ));
+    assert!(matches!(
+        machine.poll_call(now + secs(2)),
+        Step::Fail(Error::QuotaExhausted { .. })
+    ));
+    let tomorrow = next_quota_reset(now);
+    assert!(matches!(
+        machine.poll_call(tomorrow),
+        Step::Fetch(_) | Step::Authorized(_)
+    ));
+}
+
+#[test]
+fn token_requests_beyond_the_plans_allowance_are_reported() {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let mut now = start();
+    let mut exceeded = Vec::new();
+    for _ in 0..8 {
+        let request = expect_fetch(machine.poll_call(now));
+        let answer = provider.token(now, &request.request);
+        machine.handle_token_response(now, request.id, &answer);
+        while let Some(event) = machine.poll_event() {
+            if let Event::TokenAllowanceExceeded {
+                token_requests,
+                accounted,
+            } = event
+            {
+                exceeded.push((token_requests, accounted));
+            }
+        }
+        now += secs(3600);
+    }
+    assert_eq!(exceeded, vec![(7, 6), (8, 6)]);
+}
+
+#[test]
+fn starts_from_saved_tokens() {
+    let saved = StoredTokens {
+        access_token: "at0000000000000000000009".into(),
+        refresh_token: Some("rt0000000000000000000010".into()),
+        expires_at: start() + secs(1800),
+        scope: None,
+    };
+    let json = serde_json::to_string(&saved).unwrap();
+    let saved: StoredTokens = serde_json::from_str(&json).unwrap();
+    let mut machine = TokenManager::with_tokens(config(), saved);
+    let Step::Authorized(bearer) = machine.poll_call(start()) else {
+        panic!()
+    };
+    assert_eq!(bearer.header_value(), "Bearer at0000000000000000000009");
+    assert!(bearer.header_value().is_sensitive());
+    let renewal = expect_fetch(machine.poll_call(start() + secs(1800)));
+    assert_eq!(renewal.grant, Grant::RefreshToken);
+    assert_eq!(
+        form(&renewal.request)["refresh_token"],
+        "rt0000000000000000000010"
+    );
+}
+
+#[test]
+fn a_clock_that_goes_back_does_not_wedge_the_machine() {
+    let mut machine = TokenManager::new(config());
+    let now = start() + secs(7200);
+    let _lost = expect_fetch(machine.poll_call(now));
+    // The clock jumps back by an hour: the request in flight must not block for an hour.
+    let back = now - secs(3600);
+    let step = machine.poll_call(back);
+    assert!(
+        matches!(step, Step::Wait(ref w) if w.until <= back + secs(30)),
+        "{step:?}"
+    );
+}
+
+#[test]
+fn retry_policy_zero_reports_the_first_failure() {
+    let config = Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+        .retry(RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let mut machine = TokenManager::new(config);
+    let mut provider = FakeProvider::new(3600);
+    provider.faults = vec![Fault::ServerError];
+    let error = call(&mut machine, &mut provider, start()).unwrap_err();
+    assert!(matches!(error, Error::Unavailable { attempts: 1, .. }));
+}
+
+#[test]
+fn error_messages() {
+    let mut machine = TokenManager::new(config_with_plan(2));
+    let mut provider = FakeProvider::new(3600);
+    let quota = loop {
+        if let Err(error) = call(&mut machine, &mut provider, start()) {
+            break error;
+        }
+    };
+    let wrong = Config::builder(TOKEN_URL, CLIENT_ID, "wrongsecret")
+        .build()
+        .unwrap();
+    let rejected = call(&mut TokenManager::new(wrong), &mut provider, start()).unwrap_err();
+    let mut machine = TokenManager::new(
+        Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+            .retry(RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            })
+            .build()
+            .unwrap(),
+    );
+    provider.faults = vec![Fault::HtmlBadGateway];
+    let unavailable = call(&mut machine, &mut provider, start()).unwrap_err();
+    let timed_out = Error::Unavailable {
+        attempts: 4,
+        last: bearer_protocol::Failure::Transport(TransportFailure::new(
+            TransportFailureKind::TimedOut,
+            "no answer in 30 s",
+        )),
+    };
+    let inactive = fault_answer(Fault::OverRate);
+    let mut headers = inactive.headers().clone();
+    headers.insert(
+        "x-mashery-error-code",
+        "ERR_403_DEVELOPER_INACTIVE".parse().unwrap(),
+    );
+    headers.insert("x-error-detail-header", "Account Inactive".parse().unwrap());
+    let denied = Error::Denied(
+        bearer_protocol::wire::gateway::GatewayDenial::from_parts(StatusCode::FORBIDDEN, &headers)
+            .unwrap(),
+    );
+    let refused = Error::TokenRequestRefused(
+        bearer_protocol::wire::token::TokenEndpointError::UnsupportedTokenType("mac".into()),
+    );
+    insta::assert_snapshot!(
+        [quota, rejected, unavailable, timed_out, denied, refused]
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
