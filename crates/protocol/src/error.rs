@@ -2,6 +2,7 @@
 
 use crate::wire::gateway::GatewayDenial;
 use crate::wire::oauth_error::OAuthError;
+use crate::wire::support::http_date;
 use crate::wire::token::TokenEndpointError;
 use std::fmt;
 use std::time::SystemTime;
@@ -63,7 +64,7 @@ fn quota_message(resets_at: SystemTime, used: u64, allowed: Option<u64>) -> Stri
     };
     format!(
         "the plan's daily call quota is spent ({count}); calls resume at the reset, {}",
-        httpdate::fmt_http_date(resets_at)
+        http_date(resets_at)
     )
 }
 
@@ -84,7 +85,9 @@ impl fmt::Display for Failure {
         match self {
             Self::Transport(failure) => failure.fmt(f),
             Self::Answer(answer) => answer.fmt(f),
-            Self::Abandoned => f.write_str("no answer came within the token request time-out"),
+            Self::Abandoned => {
+                f.write_str("no outcome was reported within the token request time-out")
+            }
         }
     }
 }
@@ -126,10 +129,31 @@ pub enum TransportFailureKind {
 impl fmt::Display for TransportFailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Connect => "could not connect to the token endpoint",
-            Self::TimedOut => "the token request timed out",
+            Self::Connect => "could not connect",
+            Self::TimedOut => "the request timed out",
             Self::Interrupted => "the connection broke before the answer was complete",
-            Self::Other => "the token request failed",
+            Self::Other => "the request failed",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// Found by fuzz/token_machine: with the caller's clock before 1970 (or past 9999) the
+    /// quota day's reset is too, and `Display` panicked in `httpdate::fmt_http_date`.
+    #[test]
+    fn quota_error_displays_a_reset_outside_the_http_date_range() {
+        let far = Duration::from_secs(5_852_995_200);
+        for resets_at in [UNIX_EPOCH - far, UNIX_EPOCH + far * 50] {
+            let error = Error::QuotaExhausted {
+                resets_at,
+                calls_used: 3,
+                calls_allowed: Some(3),
+            };
+            assert!(error.to_string().contains("calls resume at the reset"));
+        }
     }
 }

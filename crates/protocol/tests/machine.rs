@@ -95,9 +95,16 @@ fn a_refused_refresh_token_falls_back_to_client_credentials_once() {
     let refresh = expect_fetch(machine.poll_call(later));
     let answer = provider.token(later, &refresh.request);
     machine.handle_token_response(later, refresh.id, &answer);
+    let events: Vec<Event> = std::iter::from_fn(|| machine.poll_event()).collect();
     assert!(matches!(
-        machine.poll_event(),
-        Some(Event::RefreshTokenRefused)
+        &events[..],
+        [
+            Event::TokenRequestFailed {
+                grant: Grant::RefreshToken,
+                ..
+            },
+            Event::RefreshTokenRefused
+        ]
     ));
     let fallback = expect_fetch(machine.poll_call(later));
     assert_eq!(fallback.grant, Grant::ClientCredentials);

@@ -163,6 +163,17 @@ pub enum Event {
     /// An answer arrived for a token request that had been abandoned or overtaken; its tokens
     /// were not adopted.
     LateAnswerIgnored(RequestId),
+    /// A token request brought no tokens. The machine has already decided what follows (a
+    /// backoff, the fallback to client credentials, or a quiet period with an error); this is
+    /// for logs and metrics.
+    TokenRequestFailed {
+        /// The request.
+        id: RequestId,
+        /// The grant it used.
+        grant: Grant,
+        /// What went wrong.
+        failure: Failure,
+    },
 }
 
 #[derive(Debug)]
@@ -408,7 +419,14 @@ impl TokenManager {
         };
         match parsed {
             Ok(token) => self.adopt(now, id, token),
-            Err(error) => self.handle_refusal(now, grant, error, response.headers()),
+            Err(error) => {
+                self.events.push_back(Event::TokenRequestFailed {
+                    id,
+                    grant,
+                    failure: Failure::Answer(error.clone()),
+                });
+                self.handle_refusal(now, grant, error, response.headers());
+            }
         }
     }
 
@@ -419,8 +437,14 @@ impl TokenManager {
         id: RequestId,
         failure: TransportFailure,
     ) {
-        if self.take_flight(id).is_some() {
-            self.back_off(now, Failure::Transport(failure), None);
+        if let Some(grant) = self.take_flight(id) {
+            let failure = Failure::Transport(failure);
+            self.events.push_back(Event::TokenRequestFailed {
+                id,
+                grant,
+                failure: failure.clone(),
+            });
+            self.back_off(now, failure, None);
         }
     }
 
@@ -512,7 +536,13 @@ impl TokenManager {
                     .is_ok_and(|d| d >= timeout)
         });
         if abandoned {
-            self.in_flight = None;
+            if let Some(flight) = self.in_flight.take() {
+                self.events.push_back(Event::TokenRequestFailed {
+                    id: flight.id,
+                    grant: flight.grant,
+                    failure: Failure::Abandoned,
+                });
+            }
             self.back_off(now, Failure::Abandoned, None);
         }
     }

@@ -22,7 +22,7 @@
 //! assert!(denial.is_transient());
 //! ```
 
-use crate::wire::support::{header_text, sanitize, sanitize_text, status_text};
+use crate::wire::support::{header_text, http_date, sanitize, sanitize_text, status_text};
 use http::StatusCode;
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use std::fmt;
@@ -290,7 +290,7 @@ impl fmt::Display for RetryAfter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RetryAfter::Delay(delay) => write!(f, "{} s", delay.as_secs()),
-            RetryAfter::At(at) => f.write_str(&httpdate::fmt_http_date(*at)),
+            RetryAfter::At(at) => f.write_str(&http_date(*at)),
         }
     }
 }

@@ -10,7 +10,7 @@ pub mod request;
 pub mod token;
 pub mod unexpected;
 
-mod support;
+pub(crate) mod support;
 
 /// Largest response body the parsers read; a larger one is an unexpected response.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

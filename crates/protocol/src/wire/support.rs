@@ -313,9 +313,34 @@ pub(crate) fn from_unix_seconds(seconds: i128) -> Option<SystemTime> {
     }
 }
 
+/// Latest instant an HTTP-date can show, 9999-12-31 23:59:59 UTC (`httpdate` panics past it).
+const MAX_HTTP_DATE_SECS: u64 = 253_402_300_799;
+
+/// `at` as an HTTP-date (`Tue, 06 Jun 2017 00:00:00 GMT`), clamped to the years 1970..=9999
+/// that the format (and `httpdate::fmt_http_date`, which panics outside them) can show: the
+/// times shown in messages come from the caller's clock, which may be anywhere.
+pub(crate) fn http_date(at: SystemTime) -> String {
+    let latest = UNIX_EPOCH + Duration::from_secs(MAX_HTTP_DATE_SECS);
+    httpdate::fmt_http_date(at.clamp(UNIX_EPOCH, latest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_date_clamps_instead_of_panicking() {
+        // Found by fuzz/token_machine: a clock before 1970 made an error's Display panic.
+        let day = Duration::from_secs(86_400);
+        assert_eq!(http_date(UNIX_EPOCH - day), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(MAX_HTTP_DATE_SECS) + day),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert_eq!(http_date(UNIX_EPOCH + day), "Fri, 02 Jan 1970 00:00:00 GMT");
+        let before = crate::wire::gateway::RetryAfter::At(UNIX_EPOCH - day);
+        assert_eq!(before.to_string(), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
 
     #[test]
     fn runs_mixing_letters_and_digits_are_masked() {
