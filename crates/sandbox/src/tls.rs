@@ -1,0 +1,72 @@
+//! TLS for the sandbox: a test certificate authority generated at start-up (rcgen), a server
+//! certificate it signs for `127.0.0.1`, `::1` and `localhost`, served with rustls (ring, no
+//! OpenSSL). Clients trust the CA's PEM from [`Sandbox::ca_pem`](crate::Sandbox::ca_pem).
+
+use crate::error::SandboxError;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::sync::Arc;
+
+/// A generated CA and the server configuration whose certificate it signed.
+pub(crate) struct TestTls {
+    pub(crate) ca_pem: String,
+    pub(crate) server_config: Arc<ServerConfig>,
+}
+
+fn tls_error(e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Tls(e.to_string())
+}
+
+pub(crate) fn generate() -> Result<TestTls, SandboxError> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_error)?;
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "bearer-sandbox test CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().map_err(tls_error)?;
+    let ca = ca_params.self_signed(&ca_key).map_err(tls_error)?;
+
+    let mut leaf_params = CertificateParams::new(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ])
+    .map_err(tls_error)?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "bearer-sandbox");
+    leaf_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf_params.use_authority_key_identifier_extension = true;
+    let leaf_key = KeyPair::generate().map_err(tls_error)?;
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .map_err(tls_error)?;
+
+    let chain = vec![leaf.der().clone(), CertificateDer::from(ca.der().to_vec())];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut server_config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(tls_error)?;
+    server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TestTls {
+        ca_pem: ca.pem(),
+        server_config: Arc::new(server_config),
+    })
+}
