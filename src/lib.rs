@@ -8,3 +8,16 @@ pub use bearer_protocol::{
     AccessToken, BudgetMode, ClientAuth, ClientId, ClientSecret, Config, ConfigError, Plan,
     RefreshToken,
 };
+
+/// The async client and tower layer, on hyper 1 and tokio (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub use bearer_transport_hyper as hyper;
+
+/// The blocking client and ureq middleware, on ureq 3 with rustls (feature `ureq`, on by
+/// default).
+#[cfg(feature = "ureq")]
+pub use bearer_transport_ureq as ureq;
+
+/// The blocking client (feature `ureq`): see [`ureq::Client`].
+#[cfg(feature = "ureq")]
+pub use bearer_transport_ureq::Client;

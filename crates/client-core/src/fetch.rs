@@ -1,0 +1,63 @@
+//! [`Fetch`]: one token request on its way, from [`TokenState::fetch`] until its outcome is fed
+//! back — or until it is dropped unfinished (its thread unwound, its future was cancelled), in
+//! which case it is reported abandoned, so that the machine is never wedged.
+
+use crate::state::TokenState;
+use bearer_protocol::{Grant, RequestId, TokenManager, TransportFailure};
+use std::sync::MutexGuard;
+
+/// A token request being sent. Finish it with [`Fetch::finish`]; dropped unfinished, it reports
+/// the request abandoned and wakes the waiters.
+#[must_use = "a fetch reports its request abandoned unless it is finished"]
+pub struct Fetch<'a, W: Fn()> {
+    state: &'a TokenState,
+    id: RequestId,
+    grant: Grant,
+    wake: W,
+    armed: bool,
+}
+
+impl<'a, W: Fn()> Fetch<'a, W> {
+    pub(crate) fn new(state: &'a TokenState, id: RequestId, grant: Grant, wake: W) -> Self {
+        Self {
+            state,
+            id,
+            grant,
+            wake,
+            armed: true,
+        }
+    }
+
+    /// Feeds the request's outcome (its answer, or how the transport failed) to the machine,
+    /// saves and queues what it reports, wakes the waiters, and returns the lock (events are
+    /// delivered once it is released).
+    pub fn finish(
+        mut self,
+        outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
+    ) -> MutexGuard<'a, TokenManager> {
+        self.armed = false;
+        let state = self.state;
+        let mut machine = state.lock();
+        let now = state.now();
+        match outcome {
+            Ok(response) => machine.handle_token_response(now, self.id, &response),
+            Err(failure) => machine.handle_token_failure(now, self.id, failure),
+        }
+        state.drain(&mut machine, self.grant);
+        (self.wake)();
+        machine
+    }
+}
+
+impl<W: Fn()> Drop for Fetch<'_, W> {
+    fn drop(&mut self) {
+        if self.armed {
+            {
+                let mut machine = self.state.lock();
+                machine.handle_token_abandoned(self.state.now(), self.id);
+                self.state.drain(&mut machine, self.grant);
+            }
+            (self.wake)();
+        }
+    }
+}

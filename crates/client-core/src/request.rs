@@ -1,0 +1,105 @@
+//! Building API calls and naming their parts for errors, the same for every transport.
+
+use crate::error::Error;
+use bearer_protocol::Bearer;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::{HeaderMap, Uri};
+
+/// `GET url?query`: the pairs are form-encoded and appended to any query `url` already has.
+pub fn get_request<I, K, V>(url: &str, query: I) -> Result<http::Request<Vec<u8>>, Error>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in query {
+        encoded.append_pair(key.as_ref(), value.as_ref());
+    }
+    let encoded = encoded.finish();
+    let uri = if encoded.is_empty() {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&{encoded}")
+    } else {
+        format!("{url}?{encoded}")
+    };
+    http::Request::get(uri)
+        .body(Vec::new())
+        .map_err(|_| Error::InvalidRequest("the URL is not a valid absolute URL".to_owned()))
+}
+
+/// One attempt of a call: the method, URI, version and headers of `parts` with `body`, and
+/// `Authorization: Bearer …` (replacing any the call has).
+pub fn with_bearer<B>(parts: &http::request::Parts, body: B, bearer: &Bearer) -> http::Request<B> {
+    let mut call = http::Request::new(body);
+    *call.method_mut() = parts.method.clone();
+    *call.uri_mut() = parts.uri.clone();
+    *call.version_mut() = parts.version;
+    *call.headers_mut() = parts.headers.clone();
+    call.headers_mut()
+        .insert(AUTHORIZATION, bearer.header_value().clone());
+    call
+}
+
+/// Scheme, authority and path of a URI: what an error may show (a query may hold secrets).
+pub fn target(uri: &Uri) -> String {
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}{}", uri.path()),
+        _ => uri.path().to_owned(),
+    }
+}
+
+/// The `WWW-Authenticate` challenge of an answer, if any.
+pub fn challenge(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_never_show_the_query() {
+        for (uri, expected) in [
+            (
+                "https://api.example.com:8443/v1/searchoauth?api_key=s3cret",
+                "https://api.example.com:8443/v1/searchoauth",
+            ),
+            ("/v1/searchoauth?query=secret", "/v1/searchoauth"),
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            assert_eq!(target(&uri), expected);
+        }
+    }
+
+    #[test]
+    fn get_requests_append_the_encoded_query() {
+        let cases = [
+            ("https://a.example/s", vec![], "https://a.example/s"),
+            (
+                "https://a.example/s",
+                vec![("query", "privacy policy")],
+                "https://a.example/s?query=privacy+policy",
+            ),
+            (
+                "https://a.example/s?x=1",
+                vec![("q", "a&b")],
+                "https://a.example/s?x=1&q=a%26b",
+            ),
+        ];
+        for (url, query, expected) in cases {
+            let request = get_request(url, query).unwrap();
+            assert_eq!(request.method(), http::Method::GET);
+            assert_eq!(request.uri(), expected);
+            assert!(request.body().is_empty());
+        }
+        assert!(matches!(
+            get_request("not a url", [("q", "a")]),
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,304 @@
+//! [`TokenState`]: the one [`TokenManager`] all clones of a client share, behind a std mutex,
+//! with what surrounds it whatever the transport: the clock, the store, the event queue and the
+//! waiting limits.
+//!
+//! Invariants (the transports keep them by going through these methods):
+//! - every input to the machine is followed by draining its events under the same lock: new
+//!   tokens are saved to the store right after the machine adopts them, so no caller can be
+//!   handed a token before it is saved;
+//! - events are queued under the lock and delivered after it is released.
+//!
+//! How a caller blocks or awaits (a condition variable, a `Notify`, sleeps) is the transport's.
+
+use crate::delivery::{Callback, Events};
+use crate::error::Error;
+use crate::events::{ClientEvent, StoreOperation, WaitCause};
+use crate::fetch::Fetch;
+use bearer_protocol::{
+    ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, Grant, Step, StoredTokens,
+    TokenManager, TokenRequest, TokenStore, Wait, WaitReason,
+};
+use http::{HeaderMap, StatusCode};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+/// What a token is wanted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// An API call: counted against the budget and paced.
+    Call,
+    /// Only the token, for another library: not counted.
+    Token,
+}
+
+/// What a caller asking for a token does next (see [`TokenState::next`]).
+#[derive(Debug)]
+pub enum Next {
+    /// Go ahead with this bearer token.
+    Authorized(Bearer),
+    /// Send this token request: start it with [`TokenState::fetch`], then ask again.
+    Fetch(TokenRequest),
+    /// Another caller's token request is in flight: wait to be woken by its end, at most this
+    /// long, then ask again.
+    AwaitFlight(Duration),
+    /// Sleep until `until` on the client's clock (announce it with
+    /// [`TokenState::announce_wait`]), then ask again.
+    Sleep {
+        /// Until when.
+        until: SystemTime,
+        /// Why.
+        cause: WaitCause,
+    },
+}
+
+/// What a [`TokenState`] starts from: the checked settings it needs (see
+/// [`Settings::check`](crate::Settings::check)).
+pub struct StateSettings {
+    pub(crate) config: Config,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: Option<Arc<dyn TokenStore>>,
+    pub(crate) on_event: Option<Box<Callback>>,
+    pub(crate) max_wait: Duration,
+    pub(crate) over_qps_retries: u32,
+}
+
+impl StateSettings {
+    /// Starts the token state: loads saved tokens from the store, if any (a failed load is
+    /// reported as [`ClientEvent::StoreFailed`] and the state starts without tokens), and
+    /// delivers what that reported.
+    pub fn load(self) -> TokenState {
+        let events = Events::new(self.on_event);
+        let machine = match &self.store {
+            None => TokenManager::new(self.config),
+            Some(store) => match store.load() {
+                Ok(Some(tokens)) => TokenManager::with_tokens(self.config, tokens),
+                Ok(None) => TokenManager::new(self.config),
+                Err(error) => {
+                    events.push(ClientEvent::StoreFailed {
+                        operation: StoreOperation::Load,
+                        message: error.to_string(),
+                    });
+                    TokenManager::new(self.config)
+                }
+            },
+        };
+        let state = TokenState {
+            machine: Mutex::new(machine),
+            clock: self.clock,
+            store: self.store,
+            events,
+            max_wait: self.max_wait,
+            over_qps_retries: self.over_qps_retries,
+        };
+        state.events.deliver();
+        state
+    }
+}
+
+impl fmt::Debug for StateSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateSettings")
+            .field("store", &self.store.is_some())
+            .field("on_event", &self.on_event.is_some())
+            .field("max_wait", &self.max_wait)
+            .field("over_qps_retries", &self.over_qps_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token state every clone of a client (and its middleware) shares.
+pub struct TokenState {
+    machine: Mutex<TokenManager>,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn TokenStore>>,
+    events: Events,
+    max_wait: Duration,
+    over_qps_retries: u32,
+}
+
+impl TokenState {
+    /// Locks the machine. Feed it only through this type's methods, so that its events are
+    /// drained; a transport holds the guard itself only to wait on it.
+    pub fn lock(&self) -> MutexGuard<'_, TokenManager> {
+        // A panic under the lock (a store or a clock panicking) leaves the machine consistent:
+        // every machine method runs to completion before the lock is released.
+        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The time on the client's clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// The event queue; deliver it holding no lock.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The longest a call waits in all.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// How many times a call waits out "over queries per second" and is sent again.
+    pub fn over_qps_retries(&self) -> u32 {
+        self.over_qps_retries
+    }
+
+    /// Asks the locked `machine` what a caller wanting a token for `purpose`, which has waited
+    /// `waited` so far, does next; saves and queues whatever the machine reports. Fails when
+    /// the machine does, or when the wait it asks for would take the caller past `max_wait`.
+    pub fn next(
+        &self,
+        machine: &mut TokenManager,
+        purpose: Purpose,
+        waited: Duration,
+    ) -> Result<Next, Error> {
+        let now = self.clock.now();
+        let step = match purpose {
+            Purpose::Call => machine.poll_call(now),
+            Purpose::Token => machine.poll_token(now),
+        };
+        self.drain(machine, Grant::ClientCredentials);
+        match step {
+            Step::Authorized(bearer) => Ok(Next::Authorized(bearer)),
+            Step::Fail(error) => Err(error.into()),
+            Step::Fetch(request) => Ok(Next::Fetch(request)),
+            Step::Wait(wait) => self.plan_wait(wait, now, waited),
+        }
+    }
+
+    fn plan_wait(&self, wait: Wait, now: SystemTime, waited: Duration) -> Result<Next, Error> {
+        let needed = wait.until.duration_since(now).unwrap_or(Duration::ZERO);
+        let left = self.max_wait.saturating_sub(waited);
+        if wait.reason == WaitReason::TokenInFlight {
+            if left.is_zero() {
+                return Err(Error::WaitTimedOut {
+                    waited,
+                    cause: "another caller's token request",
+                });
+            }
+            // Woken when the request in flight ends; `until` is when it counts as abandoned
+            // and this caller may send the next one.
+            return Ok(Next::AwaitFlight(
+                needed.min(left).max(Duration::from_millis(1)),
+            ));
+        }
+        let cause = match wait.reason {
+            WaitReason::Backoff => WaitCause::Backoff,
+            _ => WaitCause::Pacing,
+        };
+        if needed > left {
+            return Err(Error::WaitTimedOut {
+                waited,
+                cause: cause.describe(),
+            });
+        }
+        Ok(Next::Sleep {
+            until: wait.until,
+            cause,
+        })
+    }
+
+    /// Starts sending `request` (announcing it): returns the HTTP request to send, holding no
+    /// lock, and the [`Fetch`] to finish with its outcome. `wake` wakes the callers waiting
+    /// for it; it is called when the fetch finishes or is dropped unfinished.
+    pub fn fetch<W: Fn()>(
+        &self,
+        request: TokenRequest,
+        wake: W,
+    ) -> (Fetch<'_, W>, http::Request<Vec<u8>>) {
+        let TokenRequest { id, grant, request } = request;
+        self.events.push(ClientEvent::TokenRequested { grant });
+        self.events.deliver();
+        (Fetch::new(self, id, grant, wake), request)
+    }
+
+    /// Announces a sleep until `until` and says how long it is from now on the client's clock.
+    pub fn announce_wait(&self, until: SystemTime, cause: WaitCause) -> Duration {
+        self.events.push(ClientEvent::Waiting { cause, until });
+        self.events.deliver();
+        until
+            .duration_since(self.clock.now())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Feeds an API answer's status and headers, for a call made with `bearer`, to the machine
+    /// and returns its verdict; delivers what it reported.
+    pub fn judge(&self, bearer: &Bearer, status: StatusCode, headers: &HeaderMap) -> ApiVerdict {
+        let verdict = {
+            let mut machine = self.lock();
+            let verdict = machine.handle_api_response(self.clock.now(), bearer, status, headers);
+            self.drain(&mut machine, Grant::ClientCredentials);
+            verdict
+        };
+        self.events.deliver();
+        verdict
+    }
+
+    /// The quota budget now.
+    pub fn budget(&self) -> BudgetSnapshot {
+        let now = self.clock.now();
+        self.lock().budget(now)
+    }
+
+    /// The tokens held now.
+    pub fn tokens(&self) -> Option<StoredTokens> {
+        self.lock().tokens()
+    }
+
+    /// When the machine next wants attention unasked, and whether it holds tokens.
+    pub fn next_timeout(&self) -> (Option<SystemTime>, bool) {
+        let machine = self.lock();
+        (machine.poll_timeout(), machine.tokens().is_some())
+    }
+
+    /// Drains the machine's events: saves new tokens to the store (under the lock, before any
+    /// caller can be handed them) and queues what the observer should hear. `grant` is the
+    /// grant of the token request whose outcome was just fed, which brought any new tokens.
+    pub(crate) fn drain(&self, machine: &mut TokenManager, grant: Grant) {
+        while let Some(event) = machine.poll_event() {
+            let event = match event {
+                Event::TokensChanged(tokens) => {
+                    self.save(&tokens);
+                    ClientEvent::TokensRenewed { grant, tokens }
+                }
+                Event::TokenRequestFailed { grant, failure, .. } => {
+                    ClientEvent::TokenRequestFailed {
+                        grant,
+                        reason: failure.to_string(),
+                    }
+                }
+                Event::RefreshTokenRefused => ClientEvent::RefreshTokenRefused,
+                Event::TokenAllowanceExceeded {
+                    token_requests,
+                    accounted,
+                } => ClientEvent::TokenAllowanceExceeded {
+                    token_requests,
+                    accounted,
+                },
+                Event::LateAnswerIgnored(_) => ClientEvent::LateAnswerIgnored,
+                _ => continue,
+            };
+            self.events.push(event);
+        }
+    }
+
+    fn save(&self, tokens: &StoredTokens) {
+        if let Some(store) = &self.store {
+            if let Err(error) = store.save(tokens) {
+                self.events.push(ClientEvent::StoreFailed {
+                    operation: StoreOperation::Save,
+                    message: error.to_string(),
+                });
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TokenState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenState").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,161 @@
+//! [`Client`]: API calls with the bearer token attached, one replay on a stale token, waits on
+//! "over queries per second".
+
+use crate::builder::ClientBuilder;
+use crate::flight::Shared;
+use crate::layer::BearerLayer;
+use crate::net;
+use bearer_client_core::{
+    Answer, Attempts, Body, Error, Purpose, WaitCause, get_request, target, with_bearer,
+};
+use bearer_protocol::{Bearer, BudgetSnapshot, Config, StoredTokens};
+use bytes::Bytes;
+use http_body_util::Full;
+use std::fmt;
+use std::sync::Arc;
+
+/// The async bearer client. Cheap to clone (`Clone + Send + Sync`, and its futures are `Send`);
+/// clones share one token state, so however many tasks call at once, one token request goes
+/// out.
+///
+/// See the [crate documentation](crate) for an example.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// Starts a client from a protocol configuration; see [`ClientBuilder`] for the transport
+    /// settings.
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder::new(config)
+    }
+
+    /// A client with default transport settings.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Self::builder(config).build()
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Sends `request` with `Authorization: Bearer …` attached (any `Authorization` it has is
+    /// replaced) and returns the answer, whatever its status, with its whole body.
+    ///
+    /// Gets or renews the token first when needed, waits when the plan's QPS says so, replays
+    /// the call once when the API refuses the token as stale (401 `invalid_token`), and waits
+    /// out the gateway's "over queries per second" up to the client's `over_qps_retries`.
+    /// Redirects are never followed: a 3xx answer is returned as it came.
+    /// Errors: the token could not be had, the quota is spent (with the reset time), the
+    /// gateway refused the call for good, the transport failed, or a renewed token was refused
+    /// too.
+    pub async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Body>, Error> {
+        let (parts, body) = request.into_parts();
+        if parts.uri.scheme().is_none() || parts.uri.authority().is_none() {
+            return Err(Error::InvalidRequest(
+                "the URL is not absolute; give the scheme and host (https://…)".to_owned(),
+            ));
+        }
+        let body = Bytes::from(body);
+        let state = &self.shared.state;
+        let mut attempts = Attempts::new();
+        loop {
+            let bearer = self.shared.authorize(Purpose::Call).await?;
+            let mut call = with_bearer(&parts, Full::new(body.clone()), &bearer);
+            self.shared.settings.add_user_agent(call.headers_mut());
+            self.shared.settings.add_originating_ip(call.headers_mut());
+            let response = self.api(call).await?;
+            let verdict = state.judge(&bearer, response.status(), response.headers());
+            match attempts.follow(state, verdict, response.headers())? {
+                Answer::Deliver => return Ok(response),
+                Answer::Replay => {}
+                Answer::RetryAt(retry_at) => {
+                    self.shared
+                        .sleep_until(retry_at, WaitCause::RetryAfter)
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// `GET url?query` with the bearer token attached; the pairs are form-encoded and appended
+    /// to any query `url` already has.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &bearer_transport_hyper::Client) -> Result<(), bearer_transport_hyper::Error> {
+    /// let answer = client.get("https://api.example.com/v1/searchoauth", [("query", "privacy policy")]).await?;
+    /// let results: serde_json::Value = answer.body().json()?;
+    /// # let _ = results; Ok(()) }
+    /// ```
+    pub async fn get<I, K, V>(&self, url: &str, query: I) -> Result<http::Response<Body>, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.send(get_request(url, query)?).await
+    }
+
+    /// The current bearer token, got or renewed first when needed, for a program that must
+    /// call through another library. It is not counted as a call: that library's calls are
+    /// not seen by the budget (use [`Client::layer`] to have them counted).
+    pub async fn bearer(&self) -> Result<Bearer, Error> {
+        self.shared.authorize(Purpose::Token).await
+    }
+
+    /// The quota budget now: calls used today, token requests against the plan's allowance,
+    /// the reset time, the QPS limit.
+    pub fn budget(&self) -> BudgetSnapshot {
+        self.shared.state.budget()
+    }
+
+    /// The tokens held now, as a store would save them (their `Debug` hides the values).
+    pub fn tokens(&self) -> Option<StoredTokens> {
+        self.shared.state.tokens()
+    }
+
+    /// A tower [`Layer`](tower_layer::Layer) that adds this client's bearer token to every
+    /// request of any `Service<http::Request<B>>` (a hyper-util client, a tower stack), from
+    /// this client's token state.
+    pub fn layer(&self) -> BearerLayer {
+        BearerLayer::new(Arc::clone(&self.shared))
+    }
+
+    /// Sends an API call and reads its whole body, within the client's time-out.
+    async fn api(&self, call: http::Request<Full<Bytes>>) -> Result<http::Response<Body>, Error> {
+        let target = target(call.uri());
+        let timeout = self.shared.settings.timeout;
+        let exchange = async {
+            let response = self
+                .shared
+                .http
+                .request(call)
+                .await
+                .map_err(|error| net::api_error(target.clone(), &error))?;
+            let (parts, body) = response.into_parts();
+            let body =
+                net::read_body(body, self.shared.settings.max_response_bytes, &target).await?;
+            Ok(http::Response::from_parts(parts, Body::new(body)))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Transport {
+                target: target.clone(),
+                failure: bearer_protocol::TransportFailure::new(
+                    bearer_protocol::TransportFailureKind::TimedOut,
+                    format!("no complete answer within {timeout:?}"),
+                ),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,172 @@
+//! [`BearerLayer`]: bearer auth for any tower `Service<http::Request<B>>`, from the same token
+//! state as the [`Client`](crate::Client) it came from.
+
+use crate::flight::Shared;
+use crate::replay::ReplayBody;
+use bearer_client_core::{Attempts, BoxError, Error, Purpose, WaitCause, challenge};
+use bearer_protocol::ApiVerdict;
+use http::header::AUTHORIZATION;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// A tower layer that adds `Authorization: Bearer …` to every request (see
+/// [`Client::layer`](crate::Client::layer)). Clones, and the services it makes, share the
+/// client's token state: one token request however many tasks call.
+///
+/// ```no_run
+/// # async fn run(client: bearer_transport_hyper::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use http_body_util::Full;
+/// use hyper_util::client::legacy::Client as HyperClient;
+/// use hyper_util::rt::TokioExecutor;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// let http = HyperClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+/// let mut api = ServiceBuilder::new().layer(client.layer()).service(http);
+/// let request = http::Request::get("http://127.0.0.1:8080/v1/searchoauth?query=privacy")
+///     .body(Full::default())?;
+/// let answer = api.ready().await?.call(request).await?;
+/// println!("{}", answer.status());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BearerLayer {
+    shared: Arc<Shared>,
+}
+
+impl BearerLayer {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+}
+
+impl<S> Layer<S> for BearerLayer {
+    type Service = BearerService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerService {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl fmt::Debug for BearerLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerLayer").finish_non_exhaustive()
+    }
+}
+
+/// The service made by [`BearerLayer`]: gets (or waits for) the token, attaches it, calls the
+/// wrapped service, and reports the answer's status and headers to the token state.
+///
+/// - A 401 for a stale token is replayed once with a renewed token when the body can be sent
+///   twice ([`ReplayBody::try_clone`] gives a copy); otherwise the call fails with
+///   [`Error::TokenRefusedNotReplayable`] (the next call gets a renewed token).
+/// - "Over queries per second" is waited out and the call sent again (up to the client's
+///   `over_qps_retries`) when the body can be sent twice; otherwise the answer is returned.
+/// - Errors of the token state come as [`Error::Token`]; the wrapped service's own errors as
+///   [`Error::Service`].
+/// - Redirects are the wrapped service's business: hyper-util's client never follows them.
+///   Do not wrap a redirect-following service (such as tower-http's `FollowRedirect`) inside
+///   this layer, or the `Authorization` header may travel to another host.
+#[derive(Clone)]
+pub struct BearerService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for BearerService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B, R> Service<http::Request<B>> for BearerService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    B: ReplayBody + Send + 'static,
+    R: Send + 'static,
+{
+    type Response = http::Response<R>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<R>, Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner
+            .poll_ready(cx)
+            .map_err(|error| Error::Service(error.into()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The service that was polled ready takes this call; a fresh clone takes its place.
+        let fresh = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, fresh);
+        Box::pin(run(Arc::clone(&self.shared), inner, request))
+    }
+}
+
+async fn run<S, B, R>(
+    shared: Arc<Shared>,
+    mut inner: S,
+    request: http::Request<B>,
+) -> Result<http::Response<R>, Error>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Error: Into<BoxError>,
+    B: ReplayBody,
+{
+    let (parts, body) = request.into_parts();
+    let state = &shared.state;
+    let mut body = Some(body);
+    let mut attempts = Attempts::new();
+    let mut first = true;
+    while let Some(current) = body.take() {
+        let spare = current.try_clone();
+        let bearer = shared.authorize(Purpose::Call).await?;
+        if !first {
+            poll_fn(|cx| inner.poll_ready(cx))
+                .await
+                .map_err(|error| Error::Service(error.into()))?;
+        }
+        first = false;
+        let mut call = http::Request::from_parts(parts.clone(), current);
+        call.headers_mut()
+            .insert(AUTHORIZATION, bearer.header_value().clone());
+        let response = inner
+            .call(call)
+            .await
+            .map_err(|error| Error::Service(error.into()))?;
+        match state.judge(&bearer, response.status(), response.headers()) {
+            ApiVerdict::Deliver => return Ok(response),
+            ApiVerdict::Replay => {
+                attempts.replay(response.headers())?;
+                let Some(spare) = spare else {
+                    return Err(Error::TokenRefusedNotReplayable {
+                        challenge: challenge(response.headers()),
+                    });
+                };
+                body = Some(spare);
+            }
+            // Waited out when the body can be sent again, within the client's limits;
+            // otherwise the answer is the caller's.
+            ApiVerdict::RetryAt(retry_at) => match spare {
+                Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
+                    shared.sleep_until(retry_at, WaitCause::RetryAfter).await;
+                    body = Some(spare);
+                }
+                _ => return Ok(response),
+            },
+            ApiVerdict::Fail(error) => return Err(error.into()),
+        }
+    }
+    unreachable!("every pass of the loop returns or sets the next body")
+}

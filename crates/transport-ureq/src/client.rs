@@ -1,0 +1,116 @@
+//! [`Client`]: API calls with the bearer token attached, one replay on a stale token, waits on
+//! "over queries per second".
+
+use crate::builder::ClientBuilder;
+use crate::flight::Shared;
+use crate::middleware::BearerMiddleware;
+use bearer_client_core::Error;
+use bearer_client_core::{Answer, Attempts, Body, Purpose, WaitCause, get_request, with_bearer};
+use bearer_protocol::{Bearer, BudgetSnapshot, Config, StoredTokens};
+use std::fmt;
+use std::sync::Arc;
+
+/// The blocking bearer client. Cheap to clone; clones share one token state, so however many
+/// threads call at once, one token request goes out.
+///
+/// See the [crate documentation](crate) for an example.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// Starts a client from a protocol configuration; see [`ClientBuilder`] for the transport
+    /// settings.
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder::new(config)
+    }
+
+    /// A client with default transport settings.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Self::builder(config).build()
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Sends `request` with `Authorization: Bearer …` attached (any `Authorization` it has is
+    /// replaced) and returns the answer, whatever its status, with its whole body.
+    ///
+    /// Gets or renews the token first when needed, waits when the plan's QPS says so, replays
+    /// the call once when the API refuses the token as stale (401 `invalid_token`), and waits
+    /// out the gateway's "over queries per second" up to the client's `over_qps_retries`.
+    /// Errors: the token could not be had, the quota is spent (with the reset time), the
+    /// gateway refused the call for good, the transport failed, or a renewed token was refused
+    /// too.
+    pub fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Body>, Error> {
+        let (parts, body) = request.into_parts();
+        let state = &self.shared.state;
+        let mut attempts = Attempts::new();
+        loop {
+            let bearer = self.shared.authorize(Purpose::Call)?;
+            let response = self
+                .shared
+                .exchange
+                .api(with_bearer(&parts, body.clone(), &bearer))?;
+            let verdict = state.judge(&bearer, response.status(), response.headers());
+            match attempts.follow(state, verdict, response.headers())? {
+                Answer::Deliver => return Ok(response),
+                Answer::Replay => {}
+                Answer::RetryAt(retry_at) => {
+                    self.shared.sleep_until(retry_at, WaitCause::RetryAfter);
+                }
+            }
+        }
+    }
+
+    /// `GET url?query` with the bearer token attached; the pairs are form-encoded and appended
+    /// to any query `url` already has.
+    ///
+    /// ```no_run
+    /// # fn run(client: &bearer_transport_ureq::Client) -> Result<(), bearer_transport_ureq::Error> {
+    /// let answer = client.get("https://api.example.com/v1/searchoauth", [("query", "privacy policy")])?;
+    /// let results: serde_json::Value = answer.body().json()?;
+    /// # let _ = results; Ok(()) }
+    /// ```
+    pub fn get<I, K, V>(&self, url: &str, query: I) -> Result<http::Response<Body>, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.send(get_request(url, query)?)
+    }
+
+    /// The current bearer token, got or renewed first when needed, for a program that must
+    /// call through another library. It is not counted as a call: that library's calls are
+    /// not seen by the budget.
+    pub fn bearer(&self) -> Result<Bearer, Error> {
+        self.shared.authorize(Purpose::Token)
+    }
+
+    /// The quota budget now: calls used today, token requests against the plan's allowance,
+    /// the reset time, the QPS limit.
+    pub fn budget(&self) -> BudgetSnapshot {
+        self.shared.state.budget()
+    }
+
+    /// The tokens held now, as a store would save them (their `Debug` hides the values).
+    pub fn tokens(&self) -> Option<StoredTokens> {
+        self.shared.state.tokens()
+    }
+
+    /// A ureq middleware that adds this client's bearer token to every request of a
+    /// program's own [`ureq::Agent`]:
+    /// `ureq::Agent::config_builder().middleware(client.middleware()).build().into()`.
+    pub fn middleware(&self) -> BearerMiddleware {
+        BearerMiddleware::new(Arc::clone(&self.shared))
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,156 @@
+//! Sending over ureq: two agents (token endpoint, API) that never follow redirects and never
+//! turn 4xx/5xx into bodiless errors, capped body reads, and transport failures named for the
+//! state machine.
+
+use bearer_client_core::Error;
+use bearer_client_core::{Body, HttpSettings, target};
+use bearer_protocol::wire::MAX_BODY_BYTES;
+use bearer_protocol::{TransportFailure, TransportFailureKind};
+use http::Method;
+use std::io::{self, Read};
+use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+/// The client's two ureq agents and what it adds to every API call.
+pub(crate) struct Exchange {
+    token_agent: ureq::Agent,
+    api_agent: ureq::Agent,
+    settings: HttpSettings,
+}
+
+impl Exchange {
+    pub(crate) fn new(settings: HttpSettings) -> Self {
+        Self {
+            token_agent: agent(&settings, settings.token_timeout),
+            api_agent: agent(&settings, settings.timeout),
+            settings,
+        }
+    }
+
+    /// Sends a token request; reads at most one byte more than the parsers accept, so that an
+    /// oversized answer reaches them as too large instead of being read whole.
+    pub(crate) fn token(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportFailure> {
+        let response = run(&self.token_agent, request).map_err(|e| failure(&e))?;
+        let (parts, body) = response.into_parts();
+        let (bytes, _) = read_capped(body, MAX_BODY_BYTES).map_err(|e| failure(&e))?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+
+    /// Sends an API call (the bearer header already attached) and reads its whole body.
+    pub(crate) fn api(
+        &self,
+        mut request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Body>, Error> {
+        self.settings.add_originating_ip(request.headers_mut());
+        let target = target(request.uri());
+        let transport = |error: ureq::Error| Error::Transport {
+            target: target.clone(),
+            failure: failure(&error),
+        };
+        let response = run(&self.api_agent, request).map_err(transport)?;
+        let (parts, body) = response.into_parts();
+        let limit = self.settings.max_response_bytes;
+        let (bytes, over) = read_capped(body, limit).map_err(transport)?;
+        if over {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        Ok(http::Response::from_parts(parts, Body::new(bytes)))
+    }
+}
+
+fn agent(settings: &HttpSettings, timeout: Duration) -> ureq::Agent {
+    let mut builder = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        // Checked as visible ASCII when the client was built.
+        .user_agent(settings.user_agent.to_str().unwrap_or_default())
+        .timeout_connect(Some(settings.connect_timeout))
+        .timeout_global(Some(timeout));
+    if !settings.root_certificates.is_empty() {
+        let roots: Vec<Certificate<'static>> = settings
+            .root_certificates
+            .iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+            .collect();
+        let tls = TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&roots))
+            .build();
+        builder = builder.tls_config(tls);
+    }
+    builder.build().new_agent()
+}
+
+/// Runs a request; a body-less method with an empty body goes without `Content-Length`.
+fn run(
+    agent: &ureq::Agent,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<ureq::Body>, ureq::Error> {
+    let bodiless = request.body().is_empty()
+        && matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
+        );
+    if bodiless {
+        let (parts, _) = request.into_parts();
+        agent.run(http::Request::from_parts(parts, ()))
+    } else {
+        agent.run(request)
+    }
+}
+
+/// Reads at most `limit + 1` bytes; `true` when there was more than `limit`.
+fn read_capped(body: ureq::Body, limit: usize) -> Result<(Vec<u8>, bool), ureq::Error> {
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    body.into_reader()
+        .take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(ureq::Error::from)?;
+    let over = bytes.len() > limit;
+    Ok((bytes, over))
+}
+
+/// Names a ureq failure for the state machine, without repeating a URL.
+pub(crate) fn failure(error: &ureq::Error) -> TransportFailure {
+    use TransportFailureKind::{Connect, Interrupted, Other, TimedOut};
+    let (kind, message) = match error {
+        ureq::Error::Timeout(which) => (TimedOut, format!("time-out: {which}")),
+        ureq::Error::Io(io) => (io_kind(io), io.to_string()),
+        ureq::Error::HostNotFound => (Connect, "host not found".to_owned()),
+        ureq::Error::ConnectionFailed => (Connect, "connection failed".to_owned()),
+        ureq::Error::Tls(reason) => (Connect, format!("TLS: {reason}")),
+        ureq::Error::Rustls(tls) => (Connect, format!("TLS: {tls}")),
+        ureq::Error::Protocol(protocol) => (Interrupted, format!("HTTP protocol: {protocol}")),
+        ureq::Error::BadUri(_) => (Other, "the URL is not valid".to_owned()),
+        ureq::Error::RequireHttpsOnly(_) => (Other, "the URL is not https".to_owned()),
+        other => (Other, other.to_string()),
+    };
+    TransportFailure::new(kind, message)
+}
+
+fn io_kind(error: &io::Error) -> TransportFailureKind {
+    use io::ErrorKind as K;
+    match error.kind() {
+        K::TimedOut | K::WouldBlock => TransportFailureKind::TimedOut,
+        K::ConnectionRefused | K::AddrNotAvailable | K::NotFound => TransportFailureKind::Connect,
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            TransportFailureKind::Interrupted
+        }
+        _ => TransportFailureKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_never_repeat_the_url() {
+        let failure = failure(&ureq::Error::BadUri("https://x/?secret=1".to_owned()));
+        assert!(!failure.to_string().contains("secret"));
+    }
+}
