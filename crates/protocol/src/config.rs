@@ -35,6 +35,10 @@ pub enum ClientAuth {
     #[default]
     Body,
     /// `Authorization: Basic` with the id and secret form-encoded first (RFC 6749 2.3.1).
+    ///
+    /// Some servers skip the form-decoding: with them a secret holding `+ / = % :` or other
+    /// reserved characters is refused as `invalid_client`. Use [`ClientAuth::Body`] there. (The
+    /// provider's secrets are letters and digits, which encoding leaves unchanged.)
     Basic,
 }
 
