@@ -151,6 +151,15 @@ fn serve(args: &ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Listen for Ctrl-C before announcing the address: a signal sent right after the first
+        // line must stop the server cleanly, not kill it.
+        let stop = match Stop::listen() {
+            Ok(stop) => stop,
+            Err(error) => {
+                eprintln!("bearer-sandbox: cannot listen for Ctrl-C: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
         if args.apps.is_empty() {
             if let Err(error) = sandbox.create_app() {
                 eprintln!("bearer-sandbox: {error}");
@@ -185,32 +194,49 @@ fn serve(args: &ServeArgs) -> ExitCode {
             println!("test CA certificate: {}", path.display());
         }
         println!("routes: bearer-sandbox --help; stop with Ctrl-C");
-        stopped().await;
+        stop.wait().await;
         eprintln!("bearer-sandbox: stopping");
         sandbox.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-async fn stopped() {
-    #[cfg(unix)]
-    {
+/// Ctrl-C (SIGINT) and, on Unix, SIGTERM, listened for from the moment it is made.
+#[cfg(unix)]
+struct Stop {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Stop {
+    fn listen() -> std::io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// Ctrl-C, listened for from the first wait.
+#[cfg(not(unix))]
+struct Stop;
+
+#[cfg(not(unix))]
+impl Stop {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn wait(self) {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
