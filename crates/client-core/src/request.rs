@@ -12,18 +12,19 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut encoded = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in query {
-        encoded.append_pair(key.as_ref(), value.as_ref());
+    // Encoded straight after the URL, in one buffer: this runs on every call.
+    let mut query = query.into_iter().peekable();
+    let mut uri = String::with_capacity(url.len() + 64);
+    uri.push_str(url);
+    if query.peek().is_some() {
+        uri.push(if url.contains('?') { '&' } else { '?' });
+        let start = uri.len();
+        let mut encoded = form_urlencoded::Serializer::for_suffix(uri, start);
+        for (key, value) in query {
+            encoded.append_pair(key.as_ref(), value.as_ref());
+        }
+        uri = encoded.finish();
     }
-    let encoded = encoded.finish();
-    let uri = if encoded.is_empty() {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&{encoded}")
-    } else {
-        format!("{url}?{encoded}")
-    };
     http::Request::get(uri)
         .body(Vec::new())
         .map_err(|_| Error::InvalidRequest("the URL is not a valid absolute URL".to_owned()))

@@ -41,6 +41,7 @@ mod provider;
 mod quota;
 pub mod respond;
 mod server;
+pub mod simulation;
 mod tls;
 mod token;
 

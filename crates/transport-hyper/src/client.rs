@@ -68,7 +68,7 @@ impl Client {
             let mut call = with_bearer(&parts, Full::new(body.clone()), &bearer);
             self.shared.settings.add_user_agent(call.headers_mut());
             self.shared.settings.add_originating_ip(call.headers_mut());
-            let response = self.api(call).await?;
+            let response = self.api(call, &parts.uri).await?;
             let verdict = state.judge(&bearer, response.status(), response.headers());
             match attempts.follow(state, verdict, response.headers())? {
                 Answer::Deliver => return Ok(response),
@@ -125,9 +125,13 @@ impl Client {
         BearerLayer::new(Arc::clone(&self.shared))
     }
 
-    /// Sends an API call and reads its whole body, within the client's time-out.
-    async fn api(&self, call: http::Request<Full<Bytes>>) -> Result<http::Response<Body>, Error> {
-        let target = target(call.uri());
+    /// Sends an API call to `uri` and reads its whole body, within the client's time-out.
+    /// (The target an error names is built only on an error: not on the hot path.)
+    async fn api(
+        &self,
+        call: http::Request<Full<Bytes>>,
+        uri: &http::Uri,
+    ) -> Result<http::Response<Body>, Error> {
         let timeout = self.shared.settings.timeout;
         let exchange = async {
             let response = self
@@ -135,16 +139,15 @@ impl Client {
                 .http
                 .request(call)
                 .await
-                .map_err(|error| net::api_error(target.clone(), &error))?;
+                .map_err(|error| net::api_error(target(uri), &error))?;
             let (parts, body) = response.into_parts();
-            let body =
-                net::read_body(body, self.shared.settings.max_response_bytes, &target).await?;
+            let body = net::read_body(body, self.shared.settings.max_response_bytes, uri).await?;
             Ok(http::Response::from_parts(parts, Body::new(body)))
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(Error::Transport {
-                target: target.clone(),
+                target: target(uri),
                 failure: bearer_protocol::TransportFailure::new(
                     bearer_protocol::TransportFailureKind::TimedOut,
                     format!("no complete answer within {timeout:?}"),

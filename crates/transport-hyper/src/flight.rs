@@ -45,20 +45,32 @@ impl Shared {
     /// A bearer token for `purpose`: sends the token request when this task is the one to,
     /// awaits another task's, sleeps through backoff and pacing, at most `max_wait` in all.
     pub(crate) async fn authorize(&self, purpose: Purpose) -> Result<Bearer, Error> {
-        let started = Instant::now();
+        // The hot path (a valid token) asks the machine once: no clock read for the wait, no
+        // registration with the `Notify`. Anything else goes round the loop below.
+        let mut started = None;
         loop {
             // Registered before the machine is asked, so that a request ending between the
-            // answer and the await still wakes this task.
+            // answer and the await still wakes this task; not on the first try, which only
+            // awaits after asking again, registered.
             let mut woken = pin!(self.changed.notified());
-            woken.as_mut().enable();
+            if started.is_some() {
+                woken.as_mut().enable();
+            }
+            let waited = started.map_or(Duration::ZERO, |at: Instant| at.elapsed());
             let next = {
                 let mut machine = self.state.lock();
-                self.state.next(&mut machine, purpose, started.elapsed())
+                self.state.next(&mut machine, purpose, waited)
             };
             self.state.events().deliver();
+            let first = started.is_none();
+            if first {
+                started = Some(Instant::now());
+            }
             match next? {
                 Next::Authorized(bearer) => return Ok(bearer),
                 Next::Fetch(request) => self.fetch(request).await,
+                // Not registered yet: ask again, registered.
+                Next::AwaitFlight(_) if first => {}
                 Next::AwaitFlight(timeout) => {
                     let _ = tokio::time::timeout(timeout, woken).await;
                 }

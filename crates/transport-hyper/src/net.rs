@@ -118,16 +118,16 @@ pub(crate) fn api_error(target: String, error: &(dyn StdError + 'static)) -> Err
     }
 }
 
-/// Reads a whole API answer's body, refusing one over `limit` bytes.
+/// Reads a whole API answer's body from `uri`, refusing one over `limit` bytes.
 pub(crate) async fn read_body(
     body: hyper::body::Incoming,
     limit: usize,
-    target: &str,
+    uri: &http::Uri,
 ) -> Result<Vec<u8>, Error> {
     let read = read_capped(body, limit.saturating_add(1))
         .await
         .map_err(|failure| Error::Transport {
-            target: target.to_owned(),
+            target: bearer_client_core::target(uri),
             failure,
         })?;
     if read.len() > limit {

@@ -53,7 +53,7 @@ impl Client {
             let response = self
                 .shared
                 .exchange
-                .api(with_bearer(&parts, body.clone(), &bearer))?;
+                .api(with_bearer(&parts, body.clone(), &bearer), &parts.uri)?;
             let verdict = state.judge(&bearer, response.status(), response.headers());
             match attempts.follow(state, verdict, response.headers())? {
                 Answer::Deliver => return Ok(response),

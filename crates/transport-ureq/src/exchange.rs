@@ -39,15 +39,16 @@ impl Exchange {
         Ok(http::Response::from_parts(parts, bytes))
     }
 
-    /// Sends an API call (the bearer header already attached) and reads its whole body.
+    /// Sends an API call to `uri` (the bearer header already attached) and reads its whole
+    /// body. (The target an error names is built only on an error: not on the hot path.)
     pub(crate) fn api(
         &self,
         mut request: http::Request<Vec<u8>>,
+        uri: &http::Uri,
     ) -> Result<http::Response<Body>, Error> {
         self.settings.add_originating_ip(request.headers_mut());
-        let target = target(request.uri());
         let transport = |error: ureq::Error| Error::Transport {
-            target: target.clone(),
+            target: target(uri),
             failure: failure(&error),
         };
         let response = run(&self.api_agent, request).map_err(transport)?;

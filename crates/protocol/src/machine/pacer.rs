@@ -46,7 +46,8 @@ impl Pacer {
     }
 
     /// When the next send may go, or `None` for now. Sends recorded in the future (the clock
-    /// went back) are forgotten rather than waited for.
+    /// went back) are forgotten rather than waited for. Sends are recorded in time order, so
+    /// expired ones leave from the front: constant time per call, amortised.
     pub(crate) fn next_slot(&mut self, now: SystemTime) -> Option<SystemTime> {
         if let Some(until) = self.blocked_until {
             if now < until && until.duration_since(now).is_ok_and(|d| d <= WINDOW * 60) {
@@ -55,8 +56,16 @@ impl Pacer {
             self.blocked_until = None;
         }
         let qps = self.qps? as usize;
-        self.sent
-            .retain(|at| *at <= now && now.duration_since(*at).is_ok_and(|age| age < WINDOW));
+        if self.sent.back().is_some_and(|last| *last > now) {
+            self.sent.clear();
+        }
+        while self
+            .sent
+            .front()
+            .is_some_and(|first| now.duration_since(*first).is_ok_and(|age| age >= WINDOW))
+        {
+            self.sent.pop_front();
+        }
         if self.sent.len() >= qps {
             self.sent.front().map(|oldest| *oldest + WINDOW)
         } else {

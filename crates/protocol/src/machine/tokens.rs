@@ -3,6 +3,7 @@
 use crate::secret::{AccessToken, RefreshToken};
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Tokens as a store persists them, so that a restarted process keeps its refresh token.
@@ -31,7 +32,8 @@ pub struct StoredTokens {
 #[derive(Debug, Clone)]
 pub struct Bearer {
     pub(crate) header: HeaderValue,
-    pub(crate) token: AccessToken,
+    /// Shared, so that handing out a clone never allocates (the hot path).
+    pub(crate) token: Arc<AccessToken>,
     pub(crate) generation: u64,
     pub(crate) expires_at: SystemTime,
 }
@@ -85,7 +87,7 @@ impl Held {
         Some(Self {
             bearer: Bearer {
                 header,
-                token: tokens.access_token,
+                token: Arc::new(tokens.access_token),
                 generation,
                 expires_at: tokens.expires_at,
             },
@@ -99,7 +101,7 @@ impl Held {
 
     pub(crate) fn stored(&self) -> StoredTokens {
         StoredTokens {
-            access_token: self.bearer.token.clone(),
+            access_token: AccessToken::clone(&self.bearer.token),
             refresh_token: self.refresh_token.clone(),
             expires_at: self.bearer.expires_at,
             scope: self.scope.clone(),
