@@ -147,6 +147,19 @@ fn machine() -> String {
     format!("{cpus} CPUs, {memory} memory, load average {load}")
 }
 
+/// A sandbox whose plan refuses nothing, and the configuration of an active application on it.
+fn sandbox_and_config() -> Result<(Sandbox, Config), Failure> {
+    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(unlimited()))?;
+    let keys = sandbox.create_app()?;
+    let config = Config::builder(
+        sandbox.token_url(),
+        keys.client_id.as_str(),
+        keys.client_secret.as_str(),
+    )
+    .build()?;
+    Ok((sandbox, config))
+}
+
 /// The throughput part, then the storms in child processes.
 fn parent() -> Result<(), Failure> {
     let settings = Settings::read();
@@ -157,14 +170,7 @@ fn parent() -> Result<(), Failure> {
         settings.rounds,
         machine()
     );
-    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(unlimited()))?;
-    let keys = sandbox.create_app()?;
-    let config = Config::builder(
-        sandbox.token_url(),
-        keys.client_id.as_str(),
-        keys.client_secret.as_str(),
-    )
-    .build()?;
+    let (sandbox, config) = sandbox_and_config()?;
 
     let only = std::env::var("BEARER_LOAD_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only == name;
@@ -602,6 +608,44 @@ fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// What a storm child notes just before its callers are started.
+struct Before {
+    /// Token requests the sandbox had received.
+    token_requests: u64,
+    /// Resident set, kB.
+    rss: u64,
+    /// Whether the peak resident set was reset.
+    reset: bool,
+}
+
+impl Before {
+    /// Notes the sandbox's token requests and the resident set, then resets the peak.
+    fn note(sandbox: &Sandbox) -> Self {
+        let token_requests = token_requests(sandbox);
+        let (rss, _) = memory_kb();
+        let reset = reset_peak();
+        Self {
+            token_requests,
+            rss,
+            reset,
+        }
+    }
+
+    /// The storm, once over: the callers' waits and span (from [`span_and_waits`]), and what
+    /// it cost since `self`.
+    fn storm(self, sandbox: &Sandbox, (waits, span): (Vec<u64>, Duration)) -> Storm {
+        let (_, peak) = memory_kb();
+        Storm {
+            waits,
+            span,
+            rss_before: self.rss,
+            peak,
+            reset: self.reset,
+            token_requests: token_requests(sandbox) - self.token_requests,
+        }
+    }
+}
+
 /// What a storm child measured.
 struct Storm {
     /// Each caller's wait for its token, from its release, in nanoseconds.
@@ -614,6 +658,8 @@ struct Storm {
     peak: u64,
     /// Whether the peak was reset before the storm.
     reset: bool,
+    /// Token requests the sandbox received during the storm.
+    token_requests: u64,
 }
 
 /// Prints a storm child's findings; fails when more than one token request went out.
@@ -622,9 +668,9 @@ fn report_storm(
     callers: usize,
     expire: bool,
     lone: &mut [f64],
-    token_requests: u64,
     storm: &Storm,
 ) -> Result<(), Failure> {
+    let token_requests = storm.token_requests;
     let mut waits = storm.waits.clone();
     waits.sort_unstable();
     let slowest = waits.last().copied().unwrap_or(0) as f64 / 1e6;
@@ -673,14 +719,7 @@ fn token_requests(sandbox: &Sandbox) -> u64 {
 
 /// The ureq storm child: 256 threads.
 fn storm_ureq(expire: bool) -> Result<(), Failure> {
-    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(unlimited()))?;
-    let keys = sandbox.create_app()?;
-    let config = Config::builder(
-        sandbox.token_url(),
-        keys.client_id.as_str(),
-        keys.client_secret.as_str(),
-    )
-    .build()?;
+    let (sandbox, config) = sandbox_and_config()?;
     let client = bearer::ureq::Client::builder(config)
         .clock(sandbox.clock())
         .build()?;
@@ -693,11 +732,9 @@ fn storm_ureq(expire: bool) -> Result<(), Failure> {
         client.bearer()?;
         lone.push(sent.elapsed().as_secs_f64() * 1e3);
     }
-    let before = token_requests(&sandbox);
-    let (rss_before, _) = memory_kb();
-    let reset = reset_peak();
+    let before = Before::note(&sandbox);
     let start = Barrier::new(STORM_THREADS + 1);
-    let (waits, span) = std::thread::scope(|scope| -> Result<_, Failure> {
+    let waits_and_span = std::thread::scope(|scope| -> Result<_, Failure> {
         let handles: Vec<_> = (0..STORM_THREADS)
             .map(|_| {
                 scope.spawn(|| {
@@ -720,16 +757,8 @@ fn storm_ureq(expire: bool) -> Result<(), Failure> {
         }
         span_and_waits(&results)
     })?;
-    let (_, peak) = memory_kb();
-    let storm = Storm {
-        waits,
-        span,
-        rss_before,
-        peak,
-        reset,
-    };
-    let sent = token_requests(&sandbox) - before;
-    report_storm("ureq", STORM_THREADS, expire, &mut lone, sent, &storm)
+    let storm = before.storm(&sandbox, waits_and_span);
+    report_storm("ureq", STORM_THREADS, expire, &mut lone, &storm)
 }
 
 /// Each caller's wait and the span from the first release to the last token; fails if a
@@ -749,14 +778,7 @@ fn span_and_waits(results: &[(bool, Instant, Instant)]) -> Result<(Vec<u64>, Dur
 
 /// The hyper storm child: 10,000 tasks on a multi-threaded runtime.
 fn storm_hyper(expire: bool) -> Result<(), Failure> {
-    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(unlimited()))?;
-    let keys = sandbox.create_app()?;
-    let config = Config::builder(
-        sandbox.token_url(),
-        keys.client_id.as_str(),
-        keys.client_secret.as_str(),
-    )
-    .build()?;
+    let (sandbox, config) = sandbox_and_config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -772,9 +794,7 @@ fn storm_hyper(expire: bool) -> Result<(), Failure> {
             client.bearer().await?;
             lone.push(sent.elapsed().as_secs_f64() * 1e3);
         }
-        let before = token_requests(&sandbox);
-        let (rss_before, _) = memory_kb();
-        let reset = reset_peak();
+        let before = Before::note(&sandbox);
         let start = Arc::new(tokio::sync::Barrier::new(STORM_TASKS + 1));
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..STORM_TASKS {
@@ -793,16 +813,7 @@ fn storm_hyper(expire: bool) -> Result<(), Failure> {
         }
         start.wait().await;
         let results = tasks.join_all().await;
-        let (waits, span) = span_and_waits(&results)?;
-        let (_, peak) = memory_kb();
-        let storm = Storm {
-            waits,
-            span,
-            rss_before,
-            peak,
-            reset,
-        };
-        let sent = token_requests(&sandbox) - before;
-        report_storm("hyper", STORM_TASKS, expire, &mut lone, sent, &storm)
+        let storm = before.storm(&sandbox, span_and_waits(&results)?);
+        report_storm("hyper", STORM_TASKS, expire, &mut lone, &storm)
     })
 }

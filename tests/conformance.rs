@@ -27,6 +27,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+// Both transports re-export the same answer, error and event types (bearer-client-core's).
+#[cfg(not(feature = "ureq"))]
+use bearer::hyper::{ClientEvent, Error, Response};
+#[cfg(feature = "ureq")]
+use bearer::ureq::{ClientEvent, Error, Response};
+
 // ---- the server ---------------------------------------------------------------------------
 
 /// The access-token lifetime the server is told to use: short, as the issue asks (the provider's
@@ -164,10 +170,7 @@ impl Server {
     /// Moves the server's clock and the client's together.
     fn advance(&self, by: Duration) {
         let ms = u64::try_from(by.as_millis()).unwrap();
-        self.admin(
-            "POST",
-            &format!("/admin/advance?seconds={}", by.as_secs_f64()),
-        );
+        self.advance_server_only(by);
         self.clock.0.fetch_add(ms, Ordering::SeqCst);
     }
 
@@ -180,19 +183,16 @@ impl Server {
     }
 
     fn revoke_access_tokens(&self) -> u64 {
-        self.admin(
-            "POST",
-            &format!("/admin/revoke-access-tokens?client_id={CLIENT_ID}"),
-        )["revoked"]
-            .as_u64()
-            .unwrap()
+        self.for_client("revoke-access-tokens", "revoked")
     }
 
     fn forget_refresh_tokens(&self) -> u64 {
-        self.admin(
-            "POST",
-            &format!("/admin/forget-refresh-tokens?client_id={CLIENT_ID}"),
-        )["forgotten"]
+        self.for_client("forget-refresh-tokens", "forgotten")
+    }
+
+    /// One admin action on `CLIENT_ID`'s tokens: how many its answer says it touched.
+    fn for_client(&self, action: &str, touched: &str) -> u64 {
+        self.admin("POST", &format!("/admin/{action}?client_id={CLIENT_ID}"))[touched]
             .as_u64()
             .unwrap()
     }
@@ -249,7 +249,7 @@ impl std::fmt::Debug for Counters {
 
 // ---- what the scenarios see of a transport --------------------------------------------------
 
-/// A client event, as the scenarios count them (the transports have one enum each).
+/// A client event, as the scenarios count them.
 #[derive(Debug, Clone, PartialEq)]
 enum Ev {
     Requested(Grant),
@@ -259,12 +259,26 @@ enum Ev {
     Other,
 }
 
+impl Ev {
+    fn of(event: &ClientEvent) -> Self {
+        match event {
+            ClientEvent::TokenRequested { grant } => Ev::Requested(*grant),
+            ClientEvent::TokensRenewed { grant, .. } => Ev::Renewed(*grant),
+            ClientEvent::TokenRequestFailed { grant, .. } => Ev::Failed(*grant),
+            ClientEvent::RefreshTokenRefused => Ev::RefreshTokenRefused,
+            _ => Ev::Other,
+        }
+    }
+}
+
 #[derive(Clone, Default)]
 struct Recorder(Arc<Mutex<Vec<Ev>>>);
 
 impl Recorder {
-    fn push(&self, event: Ev) {
-        self.0.lock().unwrap().push(event);
+    /// The client's `on_event` callback.
+    fn callback(&self) -> impl Fn(&ClientEvent) + Send + Sync + 'static {
+        let events = Arc::clone(&self.0);
+        move |event: &ClientEvent| events.lock().unwrap().push(Ev::of(event))
     }
     fn count(&self, event: &Ev) -> usize {
         self.0
@@ -304,6 +318,26 @@ struct Failure {
     message: String,
 }
 
+/// The query every scenario searches for.
+const QUERY: [(&str, &str); 1] = [("query", "privacy policy")];
+
+/// What the scenarios see of a call's outcome.
+fn outcome(result: Result<Response, Error>) -> Result<Answer, Failure> {
+    match result {
+        Ok(answer) => Ok(Answer {
+            status: answer.status().as_u16(),
+            json: answer.body().json().unwrap_or(Value::Null),
+        }),
+        Err(error) => Err(Failure {
+            credentials_rejected: matches!(
+                error.token_error(),
+                Some(bearer::protocol::Error::CredentialsRejected(_))
+            ),
+            message: error.to_string(),
+        }),
+    }
+}
+
 trait Transport {
     type Client: Clone + Send + Sync + 'static;
     fn build(
@@ -321,20 +355,17 @@ trait Transport {
     ) -> Vec<Result<Answer, Failure>>;
     fn tokens(client: &Self::Client) -> Option<StoredTokens>;
     fn calls_used(client: &Self::Client) -> u64;
-}
 
-/// Maps one transport's `ClientEvent` to [`Ev`]; the enums have the same variants.
-macro_rules! classify {
-    ($event:expr, $E:path) => {{
-        use $E as E;
-        match $event {
-            E::TokenRequested { grant } => Ev::Requested(*grant),
-            E::TokensRenewed { grant, .. } => Ev::Renewed(*grant),
-            E::TokenRequestFailed { grant, .. } => Ev::Failed(*grant),
-            E::RefreshTokenRefused => Ev::RefreshTokenRefused,
-            _ => Ev::Other,
-        }
-    }};
+    /// One search that must answer 200.
+    fn search_ok(client: &Self::Client, server: &Server) -> Answer {
+        ok(Self::search(client, &server.search_url()))
+    }
+
+    /// Moves both clocks a token lifetime forward, then one search that must answer 200.
+    fn search_after_expiry(client: &Self::Client, server: &Server) -> Answer {
+        server.advance(LIFETIME);
+        Self::search_ok(client, server)
+    }
 }
 
 #[cfg(feature = "ureq")]
@@ -350,10 +381,9 @@ impl Transport for Ureq {
         events: &Recorder,
         store: Option<Arc<dyn TokenStore>>,
     ) -> Self::Client {
-        let events = events.clone();
         let mut builder = bearer::ureq::Client::builder(config)
             .clock(clock)
-            .on_event(move |e| events.push(classify!(e, bearer::ureq::ClientEvent)));
+            .on_event(events.callback());
         if let Some(store) = store {
             builder = builder.shared_store(store);
         }
@@ -361,19 +391,7 @@ impl Transport for Ureq {
     }
 
     fn search(client: &Self::Client, url: &str) -> Result<Answer, Failure> {
-        match client.get(url, [("query", "privacy policy")]) {
-            Ok(answer) => Ok(Answer {
-                status: answer.status().as_u16(),
-                json: answer.body().json().unwrap_or(Value::Null),
-            }),
-            Err(error) => Err(Failure {
-                credentials_rejected: matches!(
-                    error.token_error(),
-                    Some(bearer::protocol::Error::CredentialsRejected(_))
-                ),
-                message: error.to_string(),
-            }),
-        }
+        outcome(client.get(url, QUERY))
     }
 
     fn search_concurrently(
@@ -417,19 +435,7 @@ struct HyperClient {
 #[cfg(feature = "hyper")]
 impl Hyper {
     async fn search_async(client: &bearer::hyper::Client, url: &str) -> Result<Answer, Failure> {
-        match client.get(url, [("query", "privacy policy")]).await {
-            Ok(answer) => Ok(Answer {
-                status: answer.status().as_u16(),
-                json: answer.body().json().unwrap_or(Value::Null),
-            }),
-            Err(error) => Err(Failure {
-                credentials_rejected: matches!(
-                    error.token_error(),
-                    Some(bearer::protocol::Error::CredentialsRejected(_))
-                ),
-                message: error.to_string(),
-            }),
-        }
+        outcome(client.get(url, QUERY).await)
     }
 }
 
@@ -448,10 +454,9 @@ impl Transport for Hyper {
             .enable_all()
             .build()
             .unwrap();
-        let events = events.clone();
         let mut builder = bearer::hyper::Client::builder(config)
             .clock(clock)
-            .on_event(move |e| events.push(classify!(e, bearer::hyper::ClientEvent)));
+            .on_event(events.callback());
         if let Some(store) = store {
             builder = builder.shared_store(store);
         }
@@ -511,6 +516,14 @@ fn client<T: Transport>(server: &Server, auth: ClientAuth, events: &Recorder) ->
     T::build(server.config(auth), server.clock.clone(), events, None)
 }
 
+/// A client with body authentication recording its events, after its first search.
+fn after_first_search<T: Transport>(server: &Server) -> (Recorder, T::Client) {
+    let events = Recorder::default();
+    let client = client::<T>(server, ClientAuth::Body, &events);
+    T::search_ok(&client, server);
+    (events, client)
+}
+
 fn ok(result: Result<Answer, Failure>) -> Answer {
     let answer = result.unwrap_or_else(|f| panic!("the call failed: {}", f.message));
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -523,7 +536,7 @@ fn ok(result: Result<Answer, Failure>) -> Answer {
 fn first_token_and_reuse<T: Transport>(server: &Server) {
     let events = Recorder::default();
     let client = client::<T>(server, ClientAuth::Body, &events);
-    let answer = ok(T::search(&client, &server.search_url()));
+    let answer = T::search_ok(&client, server);
     assert_eq!(answer.json["query"], "privacy policy");
     assert_eq!(answer.json["client_id"], CLIENT_ID);
 
@@ -544,9 +557,9 @@ fn first_token_and_reuse<T: Transport>(server: &Server) {
     );
 
     for _ in 0..4 {
-        ok(T::search(&client, &server.search_url()));
+        T::search_ok(&client, server);
     }
-    ok(T::search(&client.clone(), &server.search_url()));
+    T::search_ok(&client.clone(), server);
     let counters = server.counters();
     assert_eq!(counters.grants(), (1, 0), "{counters:?}");
     assert_eq!(counters.api_calls(), 6);
@@ -559,14 +572,11 @@ fn first_token_and_reuse<T: Transport>(server: &Server) {
 /// refresh token once used, so three refreshes in a row succeed only if each rotation was
 /// adopted.
 fn renewal_adopts_rotation<T: Transport>(server: &Server) {
-    let events = Recorder::default();
-    let client = client::<T>(server, ClientAuth::Body, &events);
-    ok(T::search(&client, &server.search_url()));
+    let (events, client) = after_first_search::<T>(server);
     let mut seen = vec![T::tokens(&client).unwrap()];
     for round in 1..=3 {
-        server.advance(LIFETIME);
-        ok(T::search(&client, &server.search_url()));
-        ok(T::search(&client, &server.search_url()));
+        T::search_after_expiry(&client, server);
+        T::search_ok(&client, server);
         assert_eq!(server.counters().grants(), (1, round));
         let now = T::tokens(&client).unwrap();
         for before in &seen {
@@ -596,21 +606,17 @@ fn renewal_adopts_rotation<T: Transport>(server: &Server) {
 /// server's own description); the client falls back to client credentials once, and the
 /// fallback's refresh token rotates normally afterwards.
 fn forgotten_refresh_token_falls_back<T: Transport>(server: &Server) {
-    let events = Recorder::default();
-    let client = client::<T>(server, ClientAuth::Body, &events);
-    ok(T::search(&client, &server.search_url()));
+    let (events, client) = after_first_search::<T>(server);
     assert_eq!(server.forget_refresh_tokens(), 1);
-    server.advance(LIFETIME);
-    ok(T::search(&client, &server.search_url()));
-    ok(T::search(&client, &server.search_url()));
+    T::search_after_expiry(&client, server);
+    T::search_ok(&client, server);
     let counters = server.counters();
     assert_eq!(counters.grants(), (2, 1), "{counters:?}");
     assert_eq!(counters.token_refusals("invalid_grant"), 1);
     assert_eq!(events.count(&Ev::RefreshTokenRefused), 1);
     assert_eq!(counters.api_calls(), 3);
 
-    server.advance(LIFETIME);
-    ok(T::search(&client, &server.search_url()));
+    T::search_after_expiry(&client, server);
     assert_eq!(server.counters().grants(), (2, 2));
     assert_eq!(server.counters().token_refusals("invalid_grant"), 1);
 }
@@ -628,18 +634,17 @@ fn rotated_away_refresh_token_falls_back<T: Transport>(server: &Server) {
         &first_events,
         Some(store.clone()),
     );
-    ok(T::search(&first, &server.search_url()));
+    T::search_ok(&first, server);
     let second = T::build(config, server.clock.clone(), &second_events, Some(store));
-    ok(T::search(&second, &server.search_url()));
+    T::search_ok(&second, server);
     assert_eq!(
         server.counters().grants(),
         (1, 0),
         "the second reused the saved token"
     );
 
-    server.advance(LIFETIME);
-    ok(T::search(&first, &server.search_url()));
-    ok(T::search(&second, &server.search_url()));
+    T::search_after_expiry(&first, server);
+    T::search_ok(&second, server);
     let counters = server.counters();
     assert_eq!(counters.grants(), (2, 2), "{counters:?}");
     assert_eq!(counters.token_refusals("invalid_grant"), 1);
@@ -656,16 +661,14 @@ fn rotated_away_refresh_token_falls_back<T: Transport>(server: &Server) {
 /// `WWW-Authenticate: Bearer realm="Service",error="invalid_token"`; the client renews (with
 /// the refresh token) and replays the call once.
 fn revoked_access_token_renewed_and_replayed<T: Transport>(server: &Server) {
-    let events = Recorder::default();
-    let client = client::<T>(server, ClientAuth::Body, &events);
-    ok(T::search(&client, &server.search_url()));
+    let (_, client) = after_first_search::<T>(server);
     assert_eq!(server.revoke_access_tokens(), 1);
-    ok(T::search(&client, &server.search_url()));
+    T::search_ok(&client, server);
     let counters = server.counters();
     assert_eq!(counters.api_calls(), 3, "first call, refused call, replay");
     assert_eq!(counters.n("/api_refusals/invalid_token"), 1, "{counters:?}");
     assert_eq!(counters.grants(), (1, 1), "renewed with the refresh token");
-    ok(T::search(&client, &server.search_url()));
+    T::search_ok(&client, server);
     assert_eq!(server.counters().api_calls(), 4);
     assert_eq!(server.counters().token_requests(), 2);
 }
@@ -674,31 +677,27 @@ fn revoked_access_token_renewed_and_replayed<T: Transport>(server: &Server) {
 /// fresh, the server answers 401 `invalid_token` ("access token has expired"); the client
 /// renews and replays once.
 fn server_clock_ahead_expired_token_renewed<T: Transport>(server: &Server) {
-    let client = client::<T>(server, ClientAuth::Body, &Recorder::default());
-    ok(T::search(&client, &server.search_url()));
+    let (_, client) = after_first_search::<T>(server);
     server.advance_server_only(LIFETIME);
-    ok(T::search(&client, &server.search_url()));
+    T::search_ok(&client, server);
     let counters = server.counters();
     assert_eq!(counters.api_calls(), 3, "first call, refused call, replay");
     assert_eq!(counters.n("/api_refusals/invalid_token"), 1, "{counters:?}");
     assert_eq!(counters.grants(), (1, 1));
-    ok(T::search(&client, &server.search_url()));
+    T::search_ok(&client, server);
     assert_eq!(server.counters().api_calls(), 4);
 }
 
 /// A server that does not rotate (`--no-rotation`): refresh answers carry no `refresh_token`;
 /// the client keeps the one it has (RFC 6749 section 6) and uses it again.
 fn no_rotation_keeps_the_refresh_token<T: Transport>(server: &Server) {
-    let events = Recorder::default();
-    let client = client::<T>(server, ClientAuth::Body, &events);
-    ok(T::search(&client, &server.search_url()));
+    let (events, client) = after_first_search::<T>(server);
     let first = T::tokens(&client)
         .unwrap()
         .refresh_token
         .expect("a refresh token");
     for round in 1..=2 {
-        server.advance(LIFETIME);
-        ok(T::search(&client, &server.search_url()));
+        T::search_after_expiry(&client, server);
         assert_eq!(server.counters().grants(), (1, round));
         let held = T::tokens(&client)
             .unwrap()
@@ -767,9 +766,8 @@ fn wrong_secret_no_retry_storm<T: Transport>(server: &Server, auth: ClientAuth) 
 /// method is used on every token request.
 fn client_auth_method<T: Transport>(server: &Server, auth: ClientAuth) {
     let client = client::<T>(server, auth, &Recorder::default());
-    ok(T::search(&client, &server.search_url()));
-    server.advance(LIFETIME);
-    ok(T::search(&client, &server.search_url()));
+    T::search_ok(&client, server);
+    T::search_after_expiry(&client, server);
     let counters = server.counters();
     assert_eq!(counters.grants(), (1, 1), "{counters:?}");
     let (used, unused) = match auth {
@@ -792,7 +790,7 @@ fn reserved_characters_in_secret<T: Transport>(server: &Server) {
         &Recorder::default(),
         None,
     );
-    ok(T::search(&body, &server.search_url()));
+    T::search_ok(&body, server);
     let basic = T::build(
         server.config_for(ODD_ID, ODD_SECRET, ClientAuth::Basic),
         server.clock.clone(),
@@ -808,12 +806,24 @@ fn reserved_characters_in_secret<T: Transport>(server: &Server) {
     assert_eq!(counters.token_refusals("invalid_client"), 1);
 }
 
+/// One `#[test]` a line: its name, then what it runs.
+macro_rules! tests {
+    ($($name:ident: $run:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            $run;
+        }
+    )*};
+}
+
 /// One `#[test]` per scenario and transport, each with its own server.
 macro_rules! scenarios {
     ($module:ident, $transport:ty, $feature:literal) => {
         #[cfg(feature = $feature)]
         mod $module {
             use super::*;
+
+            type T = $transport;
 
             fn run(scenario: impl FnOnce(&Server)) {
                 run_with(&[], scenario);
@@ -825,60 +835,33 @@ macro_rules! scenarios {
                 }
             }
 
-            #[test]
-            fn first_token_and_reuse() {
-                run(super::first_token_and_reuse::<$transport>);
-            }
-            #[test]
-            fn renewal_after_expiry_adopts_rotation() {
-                run(super::renewal_adopts_rotation::<$transport>);
-            }
-            #[test]
-            fn forgotten_refresh_token_falls_back_to_client_credentials() {
-                run(super::forgotten_refresh_token_falls_back::<$transport>);
-            }
-            #[test]
-            fn rotated_away_refresh_token_falls_back_to_client_credentials() {
-                run(super::rotated_away_refresh_token_falls_back::<$transport>);
-            }
-            #[test]
-            fn revoked_access_token_renewed_and_call_replayed() {
-                run(super::revoked_access_token_renewed_and_replayed::<$transport>);
-            }
-            #[test]
-            fn server_clock_ahead_expired_token_renewed_and_call_replayed() {
-                run(super::server_clock_ahead_expired_token_renewed::<$transport>);
-            }
-            #[test]
-            fn server_without_rotation_refresh_token_kept() {
-                run_with(
-                    &["--no-rotation"],
-                    super::no_rotation_keeps_the_refresh_token::<$transport>,
-                );
-            }
-            #[test]
-            fn concurrent_callers_cause_one_token_request() {
-                run(super::concurrent_callers_one_token_request::<$transport>);
-            }
-            #[test]
-            fn wrong_secret_in_body_no_retry_storm() {
-                run(|s| super::wrong_secret_no_retry_storm::<$transport>(s, ClientAuth::Body));
-            }
-            #[test]
-            fn wrong_secret_with_basic_no_retry_storm() {
-                run(|s| super::wrong_secret_no_retry_storm::<$transport>(s, ClientAuth::Basic));
-            }
-            #[test]
-            fn basic_client_authentication() {
-                run(|s| super::client_auth_method::<$transport>(s, ClientAuth::Basic));
-            }
-            #[test]
-            fn body_client_authentication() {
-                run(|s| super::client_auth_method::<$transport>(s, ClientAuth::Body));
-            }
-            #[test]
-            fn reserved_characters_in_secret_body_works_basic_refused() {
-                run(super::reserved_characters_in_secret::<$transport>);
+            tests! {
+                first_token_and_reuse:
+                    run(super::first_token_and_reuse::<T>);
+                renewal_after_expiry_adopts_rotation:
+                    run(super::renewal_adopts_rotation::<T>);
+                forgotten_refresh_token_falls_back_to_client_credentials:
+                    run(super::forgotten_refresh_token_falls_back::<T>);
+                rotated_away_refresh_token_falls_back_to_client_credentials:
+                    run(super::rotated_away_refresh_token_falls_back::<T>);
+                revoked_access_token_renewed_and_call_replayed:
+                    run(super::revoked_access_token_renewed_and_replayed::<T>);
+                server_clock_ahead_expired_token_renewed_and_call_replayed:
+                    run(super::server_clock_ahead_expired_token_renewed::<T>);
+                server_without_rotation_refresh_token_kept:
+                    run_with(&["--no-rotation"], super::no_rotation_keeps_the_refresh_token::<T>);
+                concurrent_callers_cause_one_token_request:
+                    run(super::concurrent_callers_one_token_request::<T>);
+                wrong_secret_in_body_no_retry_storm:
+                    run(|s| super::wrong_secret_no_retry_storm::<T>(s, ClientAuth::Body));
+                wrong_secret_with_basic_no_retry_storm:
+                    run(|s| super::wrong_secret_no_retry_storm::<T>(s, ClientAuth::Basic));
+                basic_client_authentication:
+                    run(|s| super::client_auth_method::<T>(s, ClientAuth::Basic));
+                body_client_authentication:
+                    run(|s| super::client_auth_method::<T>(s, ClientAuth::Body));
+                reserved_characters_in_secret_body_works_basic_refused:
+                    run(super::reserved_characters_in_secret::<T>);
             }
         }
     };

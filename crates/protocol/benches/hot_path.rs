@@ -6,43 +6,15 @@
 //! header out: clone a cached `http::HeaderValue`. Target: `poll_call` under 100 ns. That it
 //! allocates nothing is proven by `tests/allocations.rs`, not here.
 
-use bearer_protocol::{Config, Plan, Step, TokenManager};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use bearer_protocol::{Plan, Step};
+use common::{machine_with_token, start};
 use criterion::{Criterion, criterion_main};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn start() -> SystemTime {
-    // Monday 2023-11-13 00:00:00 UTC.
-    UNIX_EPOCH + Duration::from_secs(1_699_833_600)
-}
-
-fn config(plan: Plan) -> Config {
-    Config::builder(
-        "https://api.example.com/oauth2/token",
-        "ysszm2yk7gp5r9ernuaurgcc",
-        "w9t7t48g7H",
-    )
-    .plan(plan)
-    .build()
-    .expect("valid configuration")
-}
-
-/// A machine holding a token valid for an hour from [`start`].
-fn machine_with_token(plan: Plan) -> TokenManager {
-    let mut machine = TokenManager::new(config(plan));
-    let Step::Fetch(request) = machine.poll_call(start()) else {
-        panic!("a new machine asks for a token");
-    };
-    let answer = Response::builder()
-        .status(200)
-        .header("Content-Type", "application/json")
-        .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
-        .expect("valid response");
-    machine.handle_token_response(start(), request.id, &answer);
-    while machine.poll_event().is_some() {}
-    machine
-}
+use std::time::{Duration, Instant};
 
 fn authorized(step: Step) {
     match step {

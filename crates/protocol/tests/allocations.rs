@@ -6,12 +6,15 @@
 //! harness (`harness = false`), so it runs on one thread and the count is exact: a count is
 //! deterministic where a time is not.
 
-use bearer_protocol::{ApiVerdict, Config, Plan, Step, TokenManager};
-use http::{HeaderMap, Response, StatusCode};
+mod common;
+
+use bearer_protocol::{ApiVerdict, Plan, Step, TokenManager};
+use common::{machine_with_token, start};
+use http::{HeaderMap, StatusCode};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
 use std::hint::black_box;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -25,38 +28,6 @@ fn main() {
     poll_call_with_an_unknown_plan_allocates_nothing();
     poll_token_allocates_nothing();
     println!("allocations: 4 passed, 0 failed");
-}
-
-fn start() -> SystemTime {
-    // Monday 2023-11-13 00:00:00 UTC.
-    UNIX_EPOCH + Duration::from_secs(1_699_833_600)
-}
-
-fn config(plan: Plan) -> Config {
-    Config::builder(
-        "https://api.example.com/oauth2/token",
-        "ysszm2yk7gp5r9ernuaurgcc",
-        "w9t7t48g7H",
-    )
-    .plan(plan)
-    .build()
-    .unwrap()
-}
-
-/// A machine holding a token valid for an hour from [`start`].
-fn machine_with_token(plan: Plan) -> TokenManager {
-    let mut machine = TokenManager::new(config(plan));
-    let Step::Fetch(request) = machine.poll_call(start()) else {
-        panic!("a new machine asks for a token");
-    };
-    let answer = Response::builder()
-        .status(200)
-        .header("Content-Type", "application/json")
-        .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
-        .unwrap();
-    machine.handle_token_response(start(), request.id, &answer);
-    while machine.poll_event().is_some() {}
-    machine
 }
 
 /// One counted call and its plain 200 answer, as a transport runs them.

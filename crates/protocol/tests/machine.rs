@@ -4,8 +4,8 @@ mod common;
 
 use bearer_protocol::wire::quota::next_quota_reset;
 use bearer_protocol::{
-    ApiVerdict, BudgetMode, Config, Error, Event, Grant, Plan, RetryPolicy, Step, StoredTokens,
-    TokenManager, TransportFailure, TransportFailureKind, WaitReason,
+    ApiVerdict, BudgetMode, Error, Event, Grant, Plan, Step, StoredTokens, TokenManager,
+    TransportFailure, TransportFailureKind, WaitReason,
 };
 use common::*;
 use http::{HeaderMap, StatusCode};
@@ -27,8 +27,7 @@ fn first_call_fetches_a_token_and_later_calls_reuse_it() {
     let now = start();
     let request = expect_fetch(machine.poll_call(now));
     assert_eq!(request.grant, Grant::ClientCredentials);
-    let answer = provider.token(now, &request.request);
-    machine.handle_token_response(now, request.id, &answer);
+    provider.answer(&mut machine, now, &request);
     let Some(Event::TokensChanged(tokens)) = machine.poll_event() else {
         panic!("no TokensChanged event");
     };
@@ -47,10 +46,7 @@ fn first_call_fetches_a_token_and_later_calls_reuse_it() {
 
 #[test]
 fn renewal_uses_the_refresh_token_and_adopts_the_rotated_one() {
-    let mut machine = TokenManager::new(config());
-    let mut provider = FakeProvider::new(3600);
-    let now = start();
-    call(&mut machine, &mut provider, now).unwrap();
+    let (mut machine, mut provider, now) = with_a_token();
     let first_refresh = provider.refresh_token.clone().unwrap();
 
     // Inside the 60 s leeway: renew with the refresh token.
@@ -58,8 +54,7 @@ fn renewal_uses_the_refresh_token_and_adopts_the_rotated_one() {
     let request = expect_fetch(machine.poll_call(later));
     assert_eq!(request.grant, Grant::RefreshToken);
     assert_eq!(form(&request.request)["refresh_token"], first_refresh);
-    let answer = provider.token(later, &request.request);
-    machine.handle_token_response(later, request.id, &answer);
+    provider.answer(&mut machine, later, &request);
     let rotated = machine.tokens().unwrap().refresh_token.unwrap();
     assert_ne!(rotated.expose(), first_refresh);
 
@@ -70,10 +65,7 @@ fn renewal_uses_the_refresh_token_and_adopts_the_rotated_one() {
 
 #[test]
 fn callers_keep_the_valid_token_while_a_renewal_is_in_flight() {
-    let mut machine = TokenManager::new(config());
-    let mut provider = FakeProvider::new(3600);
-    let now = start();
-    call(&mut machine, &mut provider, now).unwrap();
+    let (mut machine, _, now) = with_a_token();
     let due = now + secs(3580);
     let _renewal = expect_fetch(machine.poll_call(due));
     assert!(matches!(machine.poll_call(due), Step::Authorized(_)));
@@ -86,15 +78,11 @@ fn callers_keep_the_valid_token_while_a_renewal_is_in_flight() {
 
 #[test]
 fn a_refused_refresh_token_falls_back_to_client_credentials_once() {
-    let mut machine = TokenManager::new(config());
-    let mut provider = FakeProvider::new(3600);
-    let now = start();
-    call(&mut machine, &mut provider, now).unwrap();
+    let (mut machine, mut provider, now) = with_a_token();
     provider.refresh_token = None; // the provider forgot it
     let later = now + secs(4000);
     let refresh = expect_fetch(machine.poll_call(later));
-    let answer = provider.token(later, &refresh.request);
-    machine.handle_token_response(later, refresh.id, &answer);
+    provider.answer(&mut machine, later, &refresh);
     let events: Vec<Event> = std::iter::from_fn(|| machine.poll_event()).collect();
     assert!(matches!(
         &events[..],
@@ -108,8 +96,7 @@ fn a_refused_refresh_token_falls_back_to_client_credentials_once() {
     ));
     let fallback = expect_fetch(machine.poll_call(later));
     assert_eq!(fallback.grant, Grant::ClientCredentials);
-    let answer = provider.token(later, &fallback.request);
-    machine.handle_token_response(later, fallback.id, &answer);
+    provider.answer(&mut machine, later, &fallback);
     assert!(matches!(machine.poll_call(later), Step::Authorized(_)));
     assert_eq!(provider.client_credentials_grants, 2);
     assert_eq!(provider.refresh_grants, 1);
@@ -117,13 +104,8 @@ fn a_refused_refresh_token_falls_back_to_client_credentials_once() {
 
 #[test]
 fn a_401_for_the_current_token_renews_and_one_for_an_old_token_does_not() {
-    let mut machine = TokenManager::new(config());
-    let mut provider = FakeProvider::new(3600);
-    let now = start();
-    call(&mut machine, &mut provider, now).unwrap();
-    let Step::Authorized(old) = machine.poll_call(now) else {
-        panic!()
-    };
+    let (mut machine, mut provider, now) = with_a_token();
+    let old = expect_bearer(machine.poll_call(now));
     provider.access.clear(); // revoked
     assert_eq!(call(&mut machine, &mut provider, now), Ok(StatusCode::OK));
     assert_eq!(provider.refresh_grants, 1);
@@ -172,8 +154,7 @@ fn a_late_answer_to_an_abandoned_request_is_adopted_when_nothing_newer_arrived()
     let now = start();
     let first = expect_fetch(machine.poll_call(now));
     machine.handle_token_abandoned(now, first.id);
-    let answer = provider.token(now, &first.request);
-    machine.handle_token_response(now, first.id, &answer);
+    provider.answer(&mut machine, now, &first);
     assert!(matches!(
         machine.poll_event(),
         Some(Event::TokensChanged(_))
@@ -183,10 +164,7 @@ fn a_late_answer_to_an_abandoned_request_is_adopted_when_nothing_newer_arrived()
 
 #[test]
 fn wrong_secret_fails_once_and_stays_quiet() {
-    let config = Config::builder(TOKEN_URL, CLIENT_ID, "wrongsecret")
-        .build()
-        .unwrap();
-    let mut machine = TokenManager::new(config);
+    let mut machine = TokenManager::new(config_with_secret("wrongsecret"));
     let mut provider = FakeProvider::new(3600);
     let now = start();
     let error = call(&mut machine, &mut provider, now).unwrap_err();
@@ -211,8 +189,7 @@ fn transient_failures_back_off_then_succeed_and_retries_are_bounded() {
     loop {
         match machine.poll_call(now) {
             Step::Fetch(request) => {
-                let answer = provider.token(now, &request.request);
-                machine.handle_token_response(now, request.id, &answer);
+                provider.answer(&mut machine, now, &request);
             }
             Step::Wait(wait) => {
                 assert_eq!(wait.reason, WaitReason::Backoff);
@@ -260,8 +237,7 @@ fn over_qps_at_the_token_endpoint_waits_retry_after() {
     provider.faults = vec![Fault::OverQps];
     let now = start();
     let request = expect_fetch(machine.poll_call(now));
-    let answer = provider.token(now, &request.request);
-    machine.handle_token_response(now, request.id, &answer);
+    provider.answer(&mut machine, now, &request);
     let Step::Wait(wait) = machine.poll_call(now) else {
         panic!()
     };
@@ -305,7 +281,7 @@ fn the_budget_refuses_calls_once_spent_and_keeps_a_reserve_for_renewals() {
 
 #[test]
 fn observing_mode_counts_but_does_not_refuse() {
-    let config = Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+    let config = builder()
         .plan(Plan {
             calls_per_day: Some(3),
             ..Plan::default()
@@ -323,13 +299,8 @@ fn observing_mode_counts_but_does_not_refuse() {
 
 #[test]
 fn the_gateways_quota_headers_are_adopted() {
-    let mut machine = TokenManager::new(config());
-    let mut provider = FakeProvider::new(3600);
-    let now = start();
-    call(&mut machine, &mut provider, now).unwrap();
-    let Step::Authorized(bearer) = machine.poll_call(now) else {
-        panic!()
-    };
+    let (mut machine, _, now) = with_a_token();
+    let bearer = expect_bearer(machine.poll_call(now));
     let mut headers = HeaderMap::new();
     headers.insert("x-plan-quota-allotted", "5000".parse().unwrap());
     headers.insert("x-plan-quota-current", "4321".parse().unwrap());
@@ -351,7 +322,7 @@ fn the_gateways_quota_headers_are_adopted() {
 
 #[test]
 fn pacing_keeps_calls_under_the_qps_limit() {
-    let config = Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+    let config = builder()
         .plan(Plan {
             queries_per_second: Some(2),
             ..Plan::default()
@@ -373,13 +344,8 @@ fn pacing_keeps_calls_under_the_qps_limit() {
 
 #[test]
 fn gateway_denials_on_api_calls() {
-    let mut machine = TokenManager::new(config());
-    let mut provider = FakeProvider::new(3600);
-    let now = start();
-    call(&mut machine, &mut provider, now).unwrap();
-    let Step::Authorized(bearer) = machine.poll_call(now) else {
-        panic!()
-    };
+    let (mut machine, _, now) = with_a_token();
+    let bearer = expect_bearer(machine.poll_call(now));
     let qps = fault_answer(Fault::OverQps);
     assert_eq!(
         machine.handle_api_response(now, &bearer, qps.status(), qps.headers()),
@@ -414,8 +380,7 @@ fn token_requests_beyond_the_plans_allowance_are_reported() {
     let mut exceeded = Vec::new();
     for _ in 0..8 {
         let request = expect_fetch(machine.poll_call(now));
-        let answer = provider.token(now, &request.request);
-        machine.handle_token_response(now, request.id, &answer);
+        provider.answer(&mut machine, now, &request);
         while let Some(event) = machine.poll_event() {
             if let Event::TokenAllowanceExceeded {
                 token_requests,
@@ -441,9 +406,7 @@ fn starts_from_saved_tokens() {
     let json = serde_json::to_string(&saved).unwrap();
     let saved: StoredTokens = serde_json::from_str(&json).unwrap();
     let mut machine = TokenManager::with_tokens(config(), saved);
-    let Step::Authorized(bearer) = machine.poll_call(start()) else {
-        panic!()
-    };
+    let bearer = expect_bearer(machine.poll_call(start()));
     assert_eq!(bearer.header_value(), "Bearer at0000000000000000000009");
     assert!(bearer.header_value().is_sensitive());
     let renewal = expect_fetch(machine.poll_call(start() + secs(1800)));
@@ -470,14 +433,7 @@ fn a_clock_that_goes_back_does_not_wedge_the_machine() {
 
 #[test]
 fn retry_policy_zero_reports_the_first_failure() {
-    let config = Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
-        .retry(RetryPolicy {
-            max_retries: 0,
-            ..RetryPolicy::default()
-        })
-        .build()
-        .unwrap();
-    let mut machine = TokenManager::new(config);
+    let mut machine = TokenManager::new(config_without_retries());
     let mut provider = FakeProvider::new(3600);
     provider.faults = vec![Fault::ServerError];
     let error = call(&mut machine, &mut provider, start()).unwrap_err();
@@ -493,19 +449,9 @@ fn error_messages() {
             break error;
         }
     };
-    let wrong = Config::builder(TOKEN_URL, CLIENT_ID, "wrongsecret")
-        .build()
-        .unwrap();
+    let wrong = config_with_secret("wrongsecret");
     let rejected = call(&mut TokenManager::new(wrong), &mut provider, start()).unwrap_err();
-    let mut machine = TokenManager::new(
-        Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
-            .retry(RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            })
-            .build()
-            .unwrap(),
-    );
+    let mut machine = TokenManager::new(config_without_retries());
     provider.faults = vec![Fault::HtmlBadGateway];
     let unavailable = call(&mut machine, &mut provider, start()).unwrap_err();
     let timed_out = Error::Unavailable {

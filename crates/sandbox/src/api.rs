@@ -113,20 +113,9 @@ pub(crate) fn handle(
     request: &Request<Vec<u8>>,
 ) -> Response<Vec<u8>> {
     provider.totals.api_calls += 1;
-    let mut effect = None;
-    if let Some(fault) = provider.faults.take(FaultTarget::Api) {
-        provider.totals.faults_injected += 1;
-        if !fault.wraps_answer() {
-            return fault.replacement();
-        }
-        effect = fault.wrapping_effect();
-    }
-    let (app, response) = answer(provider, now, request);
-    let mut response = provider.finish_gateway(now, app, response);
-    if let Some(effect) = effect {
-        response.extensions_mut().insert(effect);
-    }
-    response
+    provider.through_gateway(now, FaultTarget::Api, |provider| {
+        answer(provider, now, request)
+    })
 }
 
 fn answer(

@@ -280,8 +280,33 @@ impl Provider {
         }
     }
 
+    /// Answers a call to `endpoint` (`Token` or `Api`) through the gateway: the next fault for
+    /// it replaces the answer, or wraps it with an effect; otherwise `answer` gives the answer
+    /// and the application it is attributed to, marked as the gateway's.
+    pub(crate) fn through_gateway(
+        &mut self,
+        now: SystemTime,
+        endpoint: FaultTarget,
+        answer: impl FnOnce(&mut Provider) -> (Option<usize>, Response<Vec<u8>>),
+    ) -> Response<Vec<u8>> {
+        let mut effect = None;
+        if let Some(fault) = self.faults.take(endpoint) {
+            self.totals.faults_injected += 1;
+            if !fault.wraps_answer() {
+                return fault.replacement();
+            }
+            effect = fault.wrapping_effect();
+        }
+        let (app, response) = answer(self);
+        let mut response = self.finish_gateway(now, app, response);
+        if let Some(effect) = effect {
+            response.extensions_mut().insert(effect);
+        }
+        response
+    }
+
     /// Marks an answer as the gateway's, with the quota headers of `app` when they are on.
-    pub(crate) fn finish_gateway(
+    fn finish_gateway(
         &self,
         now: SystemTime,
         app: Option<usize>,

@@ -94,20 +94,9 @@ pub(crate) fn handle(
         Some("refresh_token") => grants.refresh_token += 1,
         _ => grants.other += 1,
     }
-    let mut effect = None;
-    if let Some(fault) = provider.faults.take(FaultTarget::Token) {
-        provider.totals.faults_injected += 1;
-        if !fault.wraps_answer() {
-            return fault.replacement();
-        }
-        effect = fault.wrapping_effect();
-    }
-    let (app, response) = answer(provider, now, request, form);
-    let mut response = provider.finish_gateway(now, app, response);
-    if let Some(effect) = effect {
-        response.extensions_mut().insert(effect);
-    }
-    response
+    provider.through_gateway(now, FaultTarget::Token, |provider| {
+        answer(provider, now, request, form)
+    })
 }
 
 /// The answer, and the application it is attributed to (for the quota headers).

@@ -2,11 +2,19 @@
 
 mod common;
 
-use bearer_sandbox::{Fault, FaultTarget};
+use bearer_sandbox::{Fault, FaultTarget, Sandbox};
 use common::*;
 use insta::assert_snapshot;
 use serde_json::json;
 use std::time::{Duration, Instant};
+
+/// The client's error for the guide's client_credentials request, `fault` injected before it.
+fn client_credentials_error(sandbox: &Sandbox, fault: Fault) -> ureq::Error {
+    let form = client_credentials_form(CLIENT_ID, CLIENT_SECRET);
+    sandbox.inject(FaultTarget::Token, fault.clone(), 1);
+    try_token_request(sandbox, &form)
+        .expect_err(&format!("{fault:?} leaves the client without an answer"))
+}
 
 #[test]
 fn replacing_faults_answer_instead_of_the_provider() {
@@ -52,17 +60,7 @@ fn faults_apply_to_their_target_and_count() {
 #[test]
 fn a_connection_reset_is_an_io_error_for_the_client() {
     let sandbox = sandbox();
-    sandbox.inject(FaultTarget::Token, Fault::ConnectionReset, 1);
-    let request = http::Request::post(sandbox.token_url())
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(
-            format!(
-                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=client_credentials"
-            )
-            .into_bytes(),
-        )
-        .unwrap();
-    let error = send(request).expect_err("the connection is reset");
+    let error = client_credentials_error(&sandbox, Fault::ConnectionReset);
     assert!(matches!(error, ureq::Error::Io(_)), "{error:?}");
     // On the wire: no answer at all.
     sandbox.inject(FaultTarget::Api, Fault::ConnectionReset, 1);
@@ -92,23 +90,11 @@ fn a_delay_holds_the_normal_answer() {
 #[test]
 fn a_truncated_body_declares_the_full_length_and_sends_half() {
     let sandbox = sandbox();
-    sandbox.inject(FaultTarget::Token, Fault::TruncatedBody, 1);
-    let request = http::Request::post(sandbox.token_url())
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(
-            format!(
-                "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=client_credentials"
-            )
-            .into_bytes(),
-        )
-        .unwrap();
-    let error = send(request).expect_err("the body is cut");
+    let error = client_credentials_error(&sandbox, Fault::TruncatedBody);
     assert!(matches!(error, ureq::Error::Io(_)), "{error:?}");
 
     sandbox.inject(FaultTarget::Token, Fault::TruncatedBody, 1);
-    let body = format!(
-        "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=client_credentials"
-    );
+    let body = client_credentials_form(CLIENT_ID, CLIENT_SECRET);
     let answer = raw(
         sandbox.addr(),
         format!(

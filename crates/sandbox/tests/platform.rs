@@ -3,23 +3,29 @@
 
 mod common;
 
+use bearer_sandbox::Sandbox;
 use common::*;
 use insta::assert_snapshot;
 use serde_json::json;
 
-fn register(sandbox: &bearer_sandbox::Sandbox, username: &str) -> String {
-    let answer = json_request(
+fn registration(sandbox: &Sandbox, username: &str) -> Answer {
+    json_request(
         sandbox,
         "POST",
         "/platform/developers",
         &[],
         Some(json!({ "username": username, "email": format!("{username}@example.com") })),
-    );
-    assert_eq!(answer.status, 201, "{}", answer.text());
-    answer.json()["developer_key"].as_str().unwrap().to_owned()
+    )
 }
 
-fn create_app(sandbox: &bearer_sandbox::Sandbox, key: &str, name: &str) -> Answer {
+/// Registers `username`; returns the developer key.
+fn register(sandbox: &Sandbox, username: &str) -> String {
+    let answer = registration(sandbox, username);
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    answer.field("developer_key")
+}
+
+fn create_app(sandbox: &Sandbox, key: &str, name: &str) -> Answer {
     json_request(
         sandbox,
         "POST",
@@ -33,63 +39,40 @@ fn create_app(sandbox: &bearer_sandbox::Sandbox, key: &str, name: &str) -> Answe
     )
 }
 
+/// A `GET` of the developer platform, as the developer with `key`.
+fn developer_get(sandbox: &Sandbox, key: &str, path: &str) -> Answer {
+    json_request(sandbox, "GET", path, &[("X-Developer-Key", key)], None)
+}
+
+/// `GET /platform/applications/{id}/keys`, as the developer with `key`.
+fn keys(sandbox: &Sandbox, key: &str, id: &str) -> Answer {
+    developer_get(sandbox, key, &format!("/platform/applications/{id}/keys"))
+}
+
 #[test]
 fn register_create_review_approve_read_keys_and_call() {
     let sandbox = sandbox();
-    let answer = json_request(
-        &sandbox,
-        "POST",
-        "/platform/developers",
-        &[],
-        Some(json!({ "username": "ada", "email": "ada@example.com" })),
-    );
+    let answer = registration(&sandbox, "ada");
     assert_snapshot!("register", answer.snapshot());
-    let key = answer.json()["developer_key"].as_str().unwrap().to_owned();
-    let dev = [("X-Developer-Key", key.as_str())];
+    let key = answer.field("developer_key");
 
     let created = create_app(&sandbox, &key, "Compliance dashboard");
     assert_snapshot!("application_created", created.snapshot());
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let id = created.field("id");
 
-    let pending = json_request(
-        &sandbox,
-        "GET",
-        &format!("/platform/applications/{id}/keys"),
-        &dev,
-        None,
-    );
+    let pending = keys(&sandbox, &key, &id);
     assert_snapshot!("keys_while_pending", pending.snapshot());
 
     // The platform team approves it.
-    let approved = admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{id}/approve"),
-        None,
-    );
+    let approved = admin_on_app(&sandbox, &id, "approve");
     assert_eq!(approved.status, 200, "{}", approved.text());
     assert_eq!(approved.json()["status"], "active");
 
-    let keys = json_request(
-        &sandbox,
-        "GET",
-        &format!("/platform/applications/{id}/keys"),
-        &dev,
-        None,
-    );
-    assert_snapshot!("keys_when_active", keys.snapshot());
-    let keys = keys.json();
-    let (client_id, client_secret) = (
-        keys["client_id"].as_str().unwrap(),
-        keys["client_secret"].as_str().unwrap(),
-    );
+    let active = keys(&sandbox, &key, &id);
+    assert_snapshot!("keys_when_active", active.snapshot());
+    let (client_id, client_secret) = (active.field("client_id"), active.field("client_secret"));
 
-    let issued = token_request(
-        &sandbox,
-        &format!(
-            "client_id={client_id}&client_secret={client_secret}&grant_type=client_credentials"
-        ),
-    );
+    let issued = client_credentials_for(&sandbox, &client_id, &client_secret);
     assert_eq!(issued.status, 200);
     assert_eq!(
         search(&sandbox, &issued.access_token(), "privacy").status,
@@ -97,61 +80,28 @@ fn register_create_review_approve_read_keys_and_call() {
     );
 
     // The developer's list and one application.
-    let list = json_request(&sandbox, "GET", "/platform/applications", &dev, None);
+    let list = developer_get(&sandbox, &key, "/platform/applications");
     assert_eq!(list.json()["applications"][0]["status"], "active");
     assert!(
         list.json()["applications"][0]
             .get("client_secret")
             .is_none()
     );
-    let one = json_request(
-        &sandbox,
-        "GET",
-        &format!("/platform/applications/{id}"),
-        &dev,
-        None,
-    );
+    let one = developer_get(&sandbox, &key, &format!("/platform/applications/{id}"));
     assert_eq!(one.json()["name"], "Compliance dashboard");
 
     // Disabled: the keys are refused; approved again: accepted.
-    let disabled = admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{client_id}/disable"),
-        None,
-    );
+    let disabled = admin_on_app(&sandbox, &client_id, "disable");
     assert_eq!(disabled.json()["status"], "disabled");
-    let refused = token_request(
-        &sandbox,
-        &format!(
-            "client_id={client_id}&client_secret={client_secret}&grant_type=client_credentials"
-        ),
-    );
+    let refused = client_credentials_for(&sandbox, &client_id, &client_secret);
     assert_eq!(refused.status, 401);
     assert_eq!(
         refused.header("x-mashery-error-code"),
         Some("ERR_403_DEVELOPER_INACTIVE")
     );
-    let keys = json_request(
-        &sandbox,
-        "GET",
-        &format!("/platform/applications/{id}/keys"),
-        &dev,
-        None,
-    );
-    assert_eq!(keys.status, 409);
-    admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{id}/approve"),
-        None,
-    );
-    let again = token_request(
-        &sandbox,
-        &format!(
-            "client_id={client_id}&client_secret={client_secret}&grant_type=client_credentials"
-        ),
-    );
+    assert_eq!(keys(&sandbox, &key, &id).status, 409);
+    admin_on_app(&sandbox, &id, "approve");
+    let again = client_credentials_for(&sandbox, &client_id, &client_secret);
     assert_eq!(again.status, 200);
 }
 
@@ -159,31 +109,12 @@ fn register_create_review_approve_read_keys_and_call() {
 fn a_rejected_application_never_gets_keys() {
     let sandbox = sandbox();
     let key = register(&sandbox, "bob");
-    let id = create_app(&sandbox, &key, "Scraper").json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let rejected = admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{id}/reject"),
-        None,
-    );
+    let id = create_app(&sandbox, &key, "Scraper").field("id");
+    let rejected = admin_on_app(&sandbox, &id, "reject");
     assert_eq!(rejected.json()["status"], "rejected");
-    let approve = admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{id}/approve"),
-        None,
-    );
+    let approve = admin_on_app(&sandbox, &id, "approve");
     assert_snapshot!("approve_rejected", approve.snapshot());
-    let keys = json_request(
-        &sandbox,
-        "GET",
-        &format!("/platform/applications/{id}/keys"),
-        &[("X-Developer-Key", &key)],
-        None,
-    );
+    let keys = keys(&sandbox, &key, &id);
     assert_eq!(keys.status, 409);
     assert_eq!(keys.json()["status"], "rejected");
 }
@@ -193,25 +124,10 @@ fn developers_see_only_their_own_applications() {
     let sandbox = sandbox();
     let ada = register(&sandbox, "ada");
     let bob = register(&sandbox, "bob");
-    let id = create_app(&sandbox, &ada, "Ada's").json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let answer = json_request(
-        &sandbox,
-        "GET",
-        &format!("/platform/applications/{id}"),
-        &[("X-Developer-Key", &bob)],
-        None,
-    );
+    let id = create_app(&sandbox, &ada, "Ada's").field("id");
+    let answer = developer_get(&sandbox, &bob, &format!("/platform/applications/{id}"));
     assert_eq!(answer.status, 404);
-    let list = json_request(
-        &sandbox,
-        "GET",
-        "/platform/applications",
-        &[("X-Developer-Key", &bob)],
-        None,
-    );
+    let list = developer_get(&sandbox, &bob, "/platform/applications");
     assert_eq!(list.text(), r#"{"applications":[]}"#);
 }
 
@@ -357,23 +273,13 @@ fn admin_creates_active_applications_with_given_or_generated_keys() {
 fn admin_forgets_refresh_tokens_and_revokes_access_tokens() {
     let sandbox = sandbox();
     let issued = client_credentials(&sandbox);
-    let forgotten = admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{CLIENT_ID}/forget-refresh-token"),
-        None,
-    );
+    let forgotten = admin_on_app(&sandbox, CLIENT_ID, "forget-refresh-token");
     assert_eq!(forgotten.text(), r#"{"forgotten":true}"#);
     assert_eq!(
         refresh(&sandbox, &issued.refresh_token()).json()["error"],
         "invalid_grant"
     );
-    let revoked = admin(
-        &sandbox,
-        "POST",
-        &format!("/admin/applications/{CLIENT_ID}/revoke-access-token"),
-        None,
-    );
+    let revoked = admin_on_app(&sandbox, CLIENT_ID, "revoke-access-token");
     assert_eq!(revoked.text(), r#"{"revoked":true}"#);
     assert_eq!(search(&sandbox, &issued.access_token(), "x").status, 401);
 }

@@ -37,7 +37,7 @@ async fn first_call_gets_a_token_and_later_calls_reuse_it() {
 async fn renewal_after_expiry_uses_the_rotated_refresh_token() {
     let (sandbox, keys) = sandbox().await;
     let recorder = Recorder::default();
-    let client = recorder.attach(builder(&sandbox, &keys)).build().unwrap();
+    let client = recorder.client(&sandbox, &keys);
     search_once(&client, &sandbox).await.unwrap();
     let first = client.tokens().unwrap();
 
@@ -71,7 +71,7 @@ async fn renewal_after_expiry_uses_the_rotated_refresh_token() {
 async fn a_refused_refresh_token_falls_back_to_client_credentials_once() {
     let (sandbox, keys) = sandbox().await;
     let recorder = Recorder::default();
-    let client = recorder.attach(builder(&sandbox, &keys)).build().unwrap();
+    let client = recorder.client(&sandbox, &keys);
     search_once(&client, &sandbox).await.unwrap();
     assert!(sandbox.forget_refresh_token(&keys.client_id).unwrap());
     sandbox.advance(HOUR);
@@ -97,18 +97,8 @@ async fn a_revoked_access_token_is_renewed_and_the_call_replayed_once() {
 #[tokio::test]
 async fn a_wrong_secret_costs_one_token_request_and_a_clear_error() {
     let (sandbox, keys) = sandbox().await;
-    let config = bearer_protocol::Config::builder(
-        sandbox.token_url(),
-        keys.client_id.as_str(),
-        "wr0ngSecr3",
-    )
-    .retry(fast_retry())
-    .build()
-    .unwrap();
-    let client = bearer_transport_hyper::Client::builder(config)
-        .clock(sandbox.clock())
-        .build()
-        .unwrap();
+    let config = config_with_secret(&sandbox, &keys, "wr0ngSecr3");
+    let client = builder_with(&sandbox, config).build().unwrap();
     for _ in 0..3 {
         let error = search_once(&client, &sandbox).await.unwrap_err();
         assert!(
@@ -133,7 +123,7 @@ async fn a_wrong_secret_costs_one_token_request_and_a_clear_error() {
 async fn recovers_from(fault: Fault) {
     let (sandbox, keys) = sandbox().await;
     let recorder = Recorder::default();
-    let client = recorder.attach(builder(&sandbox, &keys)).build().unwrap();
+    let client = recorder.client(&sandbox, &keys);
     sandbox.inject(FaultTarget::Token, fault.clone(), 2);
     let answer = search_once(&client, &sandbox).await.unwrap();
     assert_eq!(answer.status(), 200, "{fault:?}");
@@ -230,13 +220,8 @@ async fn an_enforced_budget_sends_nothing_once_spent() {
             calls_per_day: Some(4),
             ..ClientPlan::default()
         })
-        .budget_mode(BudgetMode::Enforce)
-        .build()
-        .unwrap();
-    let client = bearer_transport_hyper::Client::builder(config)
-        .clock(sandbox.clock())
-        .build()
-        .unwrap();
+        .budget_mode(BudgetMode::Enforce);
+    let client = builder_with(&sandbox, config).build().unwrap();
     let mut ok = 0;
     let mut error = None;
     for _ in 0..6 {

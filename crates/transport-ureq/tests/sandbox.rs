@@ -15,9 +15,7 @@ mod first_call_and_reuse {
 
     #[test]
     fn first_call_gets_a_token_and_later_calls_reuse_it() {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
+        let (setup, events, client) = recorded();
         for _ in 0..5 {
             setup.search(&client);
         }
@@ -73,13 +71,9 @@ mod renewal_after_expiry {
 
     #[test]
     fn renewal_uses_the_refresh_token_adopts_the_rotation_and_never_resends_the_old_one() {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
-        setup.search(&client);
+        let (setup, events, client) = after_first_search();
         for _ in 0..3 {
-            setup.sandbox.advance(HOUR);
-            setup.search(&client);
+            setup.search_an_hour_later(&client);
             setup.search(&client);
         }
 
@@ -135,18 +129,9 @@ mod refused_refresh_token {
 
     #[test]
     fn a_forgotten_refresh_token_falls_back_to_client_credentials_once() {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
-        setup.search(&client);
-        assert!(
-            setup
-                .sandbox
-                .forget_refresh_token(&setup.keys.client_id)
-                .unwrap()
-        );
-        setup.sandbox.advance(HOUR);
-        setup.search(&client);
+        let (setup, events, client) = after_first_search();
+        assert!(setup.forget_refresh_token());
+        setup.search_an_hour_later(&client);
         setup.search(&client);
 
         assert_eq!(
@@ -160,8 +145,7 @@ mod refused_refresh_token {
         );
         assert_eq!(setup.api_calls(), 3);
         // The fallback's tokens rotate normally afterwards.
-        setup.sandbox.advance(HOUR);
-        setup.search(&client);
+        setup.search_an_hour_later(&client);
         assert_eq!(setup.grants(), (2, 2));
     }
 }
@@ -171,16 +155,8 @@ mod revoked_access_token {
 
     #[test]
     fn a_revoked_token_is_renewed_and_the_call_replayed_once() {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
-        setup.search(&client);
-        assert!(
-            setup
-                .sandbox
-                .revoke_access_token(&setup.keys.client_id)
-                .unwrap()
-        );
+        let (setup, _events, client) = after_first_search();
+        assert!(setup.revoke_access_token());
         setup.search(&client);
 
         assert_eq!(
@@ -220,14 +196,9 @@ mod revoked_access_token {
             .build()
             .unwrap();
         setup.search(&client);
-        setup
-            .sandbox
-            .revoke_access_token(&setup.keys.client_id)
-            .unwrap();
+        setup.revoke_access_token();
 
-        let error = client
-            .get(&setup.search_url(), [("query", "privacy")])
-            .unwrap_err();
+        let error = setup.search_error(&client);
         assert!(
             matches!(&error, Error::TokenRefusedAfterRenewal { challenge: Some(c) } if c.contains("invalid_token")),
             "{error:?}"
@@ -251,10 +222,7 @@ mod single_flight {
 
     #[test]
     fn sixty_four_threads_at_the_moment_of_expiry_cause_one_token_request() {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
-        setup.search(&client);
+        let (setup, events, client) = after_first_search();
         setup.sandbox.advance(HOUR);
 
         let barrier = Barrier::new(64);
@@ -318,17 +286,10 @@ mod wrong_secret {
     #[test]
     fn one_token_request_a_clear_error_and_quiet_afterwards() {
         let setup = setup();
-        let config = bearer_protocol::Config::builder(
-            setup.sandbox.token_url(),
-            setup.keys.client_id.as_str(),
-            "wrongsecr1",
-        )
-        .retry(fast_retry());
+        let config = setup.config_with_secret("wrongsecr1");
         let client = setup.client_builder(config).build().unwrap();
 
-        let error = client
-            .get(&setup.search_url(), [("query", "privacy")])
-            .unwrap_err();
+        let error = setup.search_error(&client);
         assert!(
             matches!(
                 error,
@@ -346,7 +307,7 @@ mod wrong_secret {
         assert!(!error.is_temporary());
 
         for _ in 0..5 {
-            assert!(client.get(&setup.search_url(), [("query", "x")]).is_err());
+            assert!(setup.try_search(&client).is_err());
         }
         assert!(client.bearer().is_err());
         assert_eq!(
@@ -358,7 +319,7 @@ mod wrong_secret {
 
         // After the quiet period (60 s by default) it asks once more.
         setup.sandbox.advance(Duration::from_secs(61));
-        assert!(client.get(&setup.search_url(), [("query", "x")]).is_err());
+        assert!(setup.try_search(&client).is_err());
         assert_eq!(setup.token_requests(), 2);
     }
 }
@@ -368,9 +329,7 @@ mod token_endpoint_faults {
     use bearer_sandbox::{Fault, FaultTarget};
 
     fn backs_off_then_succeeds(fault: Fault) {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
+        let (setup, events, client) = recorded();
         setup.sandbox.inject(FaultTarget::Token, fault.clone(), 2);
         setup.search(&client);
 
@@ -387,13 +346,7 @@ mod token_endpoint_faults {
             "{fault:?}"
         );
         assert_eq!(
-            events.count(|e| matches!(
-                e,
-                ClientEvent::Waiting {
-                    cause: WaitCause::Backoff,
-                    ..
-                }
-            )),
+            events.waits(WaitCause::Backoff),
             2,
             "{fault:?}: it backed off before each retry"
         );
@@ -424,9 +377,7 @@ mod token_endpoint_faults {
         setup
             .sandbox
             .inject(FaultTarget::Token, Fault::ServiceUnavailable, 100);
-        let error = client
-            .get(&setup.search_url(), [("query", "privacy")])
-            .unwrap_err();
+        let error = setup.search_error(&client);
         assert!(
             matches!(
                 error,
@@ -441,7 +392,7 @@ mod token_endpoint_faults {
             4,
             "the first attempt and three retries"
         );
-        assert!(client.get(&setup.search_url(), [("query", "x")]).is_err());
+        assert!(setup.try_search(&client).is_err());
         assert_eq!(
             setup.token_requests(),
             4,
@@ -476,13 +427,7 @@ mod over_qps {
             "each refused call was sent again"
         );
         assert_eq!(
-            events.count(|e| matches!(
-                e,
-                ClientEvent::Waiting {
-                    cause: WaitCause::RetryAfter,
-                    ..
-                }
-            )) as u64,
+            events.waits(WaitCause::RetryAfter) as u64,
             denied,
             "each refusal was waited out"
         );
@@ -506,9 +451,7 @@ mod daily_quota {
         let client = setup.client(&Recorder::default());
         setup.search(&client);
         setup.search(&client);
-        let error = client
-            .get(&setup.search_url(), [("query", "privacy")])
-            .unwrap_err();
+        let error = setup.search_error(&client);
         let midnight = at + HOUR;
         assert_eq!(error.quota_resets_at(), Some(midnight), "{error:?}");
         assert!(
@@ -518,10 +461,9 @@ mod daily_quota {
         assert_eq!(setup.app().denied_over_rate, 1);
         // Nothing more is sent until the reset.
         let calls = setup.api_calls();
-        assert!(client.get(&setup.search_url(), [("query", "x")]).is_err());
+        assert!(setup.try_search(&client).is_err());
         assert_eq!(setup.api_calls(), calls);
-        setup.sandbox.advance(HOUR);
-        setup.search(&client);
+        setup.search_an_hour_later(&client);
     }
 
     #[test]
@@ -539,7 +481,7 @@ mod daily_quota {
 
         let mut succeeded = 0;
         let error = loop {
-            match client.get(&setup.search_url(), [("query", "privacy")]) {
+            match setup.try_search(&client) {
                 Ok(answer) => {
                     assert_eq!(answer.status(), 200);
                     succeeded += 1;
@@ -562,7 +504,7 @@ mod daily_quota {
             "{budget:?}"
         );
         for _ in 0..3 {
-            assert!(client.get(&setup.search_url(), [("query", "x")]).is_err());
+            assert!(setup.try_search(&client).is_err());
         }
         assert_eq!(setup.api_calls(), succeeded);
         assert_eq!(setup.token_requests(), 1);
@@ -578,11 +520,7 @@ mod persistence {
     fn the_store_sees_every_rotation_in_order_before_the_token_is_used() {
         let setup = setup();
         let store = Arc::new(MemoryStore::default());
-        let client = setup
-            .client_builder(setup.config())
-            .shared_store(store.clone())
-            .build()
-            .unwrap();
+        let client = setup.store_builder(&store).build().unwrap();
         // A program's own agent: the bearer middleware, then a check that every token sent was
         // saved already, and was the latest saved.
         let checked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -634,23 +572,14 @@ mod persistence {
     fn a_new_client_starts_from_the_saved_tokens() {
         let setup = setup();
         let store = Arc::new(MemoryStore::default());
-        let first = setup
-            .client_builder(setup.config())
-            .shared_store(store.clone())
-            .build()
-            .unwrap();
+        let first = setup.store_builder(&store).build().unwrap();
         setup.search(&first);
         drop(first);
 
-        let second = setup
-            .client_builder(setup.config())
-            .shared_store(store.clone())
-            .build()
-            .unwrap();
+        let second = setup.store_builder(&store).build().unwrap();
         setup.search(&second);
         assert_eq!(setup.token_requests(), 1, "the saved token was used as is");
-        setup.sandbox.advance(HOUR);
-        setup.search(&second);
+        setup.search_an_hour_later(&second);
         assert_eq!(
             setup.grants(),
             (1, 1),
@@ -666,8 +595,7 @@ mod persistence {
         store.fail.store(true, Ordering::SeqCst);
         let events = Recorder::default();
         let client = setup
-            .client_builder(setup.config())
-            .shared_store(store.clone())
+            .store_builder(&store)
             .on_event(events.callback())
             .build()
             .unwrap();
@@ -721,10 +649,7 @@ mod middleware {
 
         // A revoked token: the 401 comes back as the agent would give it, and the next call
         // goes with a renewed token.
-        setup
-            .sandbox
-            .revoke_access_token(&setup.keys.client_id)
-            .unwrap();
+        setup.revoke_access_token();
         let refused = agent.get(setup.sandbox.search_url("privacy")).call();
         assert!(
             matches!(refused, Err(ureq::Error::StatusCode(401))),
@@ -762,9 +687,7 @@ mod tls {
 
         // Without the test CA the certificate is not trusted: no token, a clear error.
         let untrusting = setup.client_builder(setup.config()).build().unwrap();
-        let error = untrusting
-            .get(&setup.search_url(), [("query", "privacy")])
-            .unwrap_err();
+        let error = setup.search_error(&untrusting);
         assert!(
             matches!(
                 error,
@@ -799,12 +722,8 @@ mod secrets_stay_secret {
 
     #[test]
     fn no_token_or_secret_in_any_debug_or_display() {
-        let setup = setup();
-        let events = Recorder::default();
-        let client = setup.client(&events);
-        setup.search(&client);
-        setup.sandbox.advance(HOUR);
-        setup.search(&client);
+        let (setup, events, client) = after_first_search();
+        setup.search_an_hour_later(&client);
         let renewals = events.renewals();
         let secrets = secrets(&setup.keys, &renewals);
 
@@ -817,19 +736,10 @@ mod secrets_stay_secret {
             format!("{:?}", events.all()),
         ];
         let wrong = setup
-            .client_builder(
-                bearer_protocol::Config::builder(
-                    setup.sandbox.token_url(),
-                    setup.keys.client_id.as_str(),
-                    "wrongsecr1",
-                )
-                .retry(fast_retry()),
-            )
+            .client_builder(setup.config_with_secret("wrongsecr1"))
             .build()
             .unwrap();
-        let error = wrong
-            .get(&setup.search_url(), [("query", "x")])
-            .unwrap_err();
+        let error = setup.search_error(&wrong);
         texts.push(error.to_string());
         texts.push(format!("{error:?}"));
         for text in &texts {

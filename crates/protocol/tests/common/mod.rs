@@ -1,9 +1,13 @@
 //! A small pure fake of the provider's token endpoint and protected API, for the state machine's
 //! tests: rotation (only the latest refresh token works), expiry, and a few injectable faults.
+//! Also a machine that holds a token, for the hot path's measurements (`tests/allocations.rs`,
+//! and `benches/hot_path.rs`, which includes this file).
 
 #![allow(dead_code)]
 
-use bearer_protocol::{Config, Plan, Step, TokenManager, TokenRequest};
+use bearer_protocol::{
+    Bearer, Config, ConfigBuilder, Plan, RetryPolicy, Step, TokenManager, TokenRequest,
+};
 use http::{Response, StatusCode};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,20 +21,66 @@ pub fn start() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_699_833_600)
 }
 
-pub fn config() -> Config {
+/// The test application's configuration, still to be completed.
+pub fn builder() -> ConfigBuilder {
     Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
-        .build()
-        .unwrap()
+}
+
+pub fn config() -> Config {
+    builder().build().unwrap()
 }
 
 pub fn config_with_plan(calls_per_day: u64) -> Config {
-    Config::builder(TOKEN_URL, CLIENT_ID, CLIENT_SECRET)
+    builder()
         .plan(Plan {
             calls_per_day: Some(calls_per_day),
             ..Plan::default()
         })
         .build()
         .unwrap()
+}
+
+/// The test configuration without retries: the first failure is reported.
+pub fn config_without_retries() -> Config {
+    builder()
+        .retry(RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap()
+}
+
+/// The test configuration with another client secret.
+pub fn config_with_secret(secret: &str) -> Config {
+    Config::builder(TOKEN_URL, CLIENT_ID, secret)
+        .build()
+        .unwrap()
+}
+
+/// A machine on [`config`], a fake issuing one-hour tokens, and [`start`], after one call: the
+/// machine holds a token.
+pub fn with_a_token() -> (TokenManager, FakeProvider, SystemTime) {
+    let mut machine = TokenManager::new(config());
+    let mut provider = FakeProvider::new(3600);
+    let now = start();
+    call(&mut machine, &mut provider, now).unwrap();
+    (machine, provider, now)
+}
+
+/// A machine under `plan` holding the provider's token (24-character access and refresh
+/// tokens), valid for an hour from [`start`].
+pub fn machine_with_token(plan: Plan) -> TokenManager {
+    let mut machine = TokenManager::new(builder().plan(plan).build().expect("valid configuration"));
+    let request = expect_fetch(machine.poll_call(start()));
+    let answer = Response::builder()
+        .status(200)
+        .header("Content-Type", "application/json")
+        .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
+        .expect("valid response");
+    machine.handle_token_response(start(), request.id, &answer);
+    while machine.poll_event().is_some() {}
+    machine
 }
 
 /// A fault the fake answers the next token request with.
@@ -115,6 +165,12 @@ impl FakeProvider {
         )
     }
 
+    /// Answers the machine's token `request` and hands the answer back to it.
+    pub fn answer(&mut self, machine: &mut TokenManager, now: SystemTime, request: &TokenRequest) {
+        let answer = self.token(now, &request.request);
+        machine.handle_token_response(now, request.id, &answer);
+    }
+
     /// Answers an API call carrying `Authorization: <header>`.
     pub fn api(&mut self, now: SystemTime, header: &http::HeaderValue) -> Response<Vec<u8>> {
         self.api_calls += 1;
@@ -184,6 +240,14 @@ pub fn expect_fetch(step: Step) -> TokenRequest {
     }
 }
 
+/// Expects the bearer of an authorized call, or panics with what came instead.
+pub fn expect_bearer(step: Step) -> Bearer {
+    match step {
+        Step::Authorized(bearer) => bearer,
+        other => panic!("expected a bearer, got {other:?}"),
+    }
+}
+
 /// Drives one API call to completion against the fake, with the clock standing at `now`.
 /// Returns the status the application would see, or the machine's error.
 pub fn call(
@@ -203,8 +267,7 @@ pub fn call(
                 }
             }
             Step::Fetch(request) => {
-                let answer = provider.token(now, &request.request);
-                machine.handle_token_response(now, request.id, &answer);
+                provider.answer(machine, now, &request);
                 while machine.poll_event().is_some() {}
             }
             Step::Wait(wait) => panic!("unexpected wait {wait:?}"),

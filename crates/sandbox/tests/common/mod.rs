@@ -55,20 +55,19 @@ impl Answer {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
+    /// The string field `name` of a JSON answer.
+    pub fn field(&self, name: &str) -> String {
+        self.json()[name].as_str().expect(name).to_owned()
+    }
+
     /// `access_token` of a token answer.
     pub fn access_token(&self) -> String {
-        self.json()["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        self.field("access_token")
     }
 
     /// `refresh_token` of a token answer.
     pub fn refresh_token(&self) -> String {
-        self.json()["refresh_token"]
-            .as_str()
-            .expect("refresh_token")
-            .to_owned()
+        self.field("refresh_token")
     }
 
     /// The answer as text for a snapshot: status, every header but `date` (sorted), body;
@@ -171,23 +170,33 @@ pub fn send_with(
     })
 }
 
-/// `POST` a form body to the token endpoint.
-pub fn token_request(sandbox: &Sandbox, body: &str) -> Answer {
+/// `POST` a form body to the token endpoint; an error where no whole answer came.
+pub fn try_token_request(sandbox: &Sandbox, body: &str) -> Result<Answer, ureq::Error> {
     let request = http::Request::post(sandbox.token_url())
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(body.as_bytes().to_vec())
         .unwrap();
-    send(request).expect("the token endpoint answers")
+    send(request)
+}
+
+/// `POST` a form body to the token endpoint.
+pub fn token_request(sandbox: &Sandbox, body: &str) -> Answer {
+    try_token_request(sandbox, body).expect("the token endpoint answers")
+}
+
+/// The form of the guide's client_credentials request, for the application `id`.
+pub fn client_credentials_form(id: &str, secret: &str) -> String {
+    format!("client_id={id}&client_secret={secret}&grant_type=client_credentials")
 }
 
 /// The guide's client_credentials request.
 pub fn client_credentials(sandbox: &Sandbox) -> Answer {
-    token_request(
-        sandbox,
-        &format!(
-            "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=client_credentials"
-        ),
-    )
+    client_credentials_for(sandbox, CLIENT_ID, CLIENT_SECRET)
+}
+
+/// The guide's client_credentials request with the keys of another application.
+pub fn client_credentials_for(sandbox: &Sandbox, id: &str, secret: &str) -> Answer {
+    token_request(sandbox, &client_credentials_form(id, secret))
 }
 
 /// The guide's refresh request.
@@ -241,6 +250,16 @@ pub fn admin(
     body: Option<serde_json::Value>,
 ) -> Answer {
     json_request(sandbox, method, path, &[("X-Admin-Key", ADMIN)], body)
+}
+
+/// An admin action on one application: `POST /admin/applications/{app}/{action}`.
+pub fn admin_on_app(sandbox: &Sandbox, app: &str, action: &str) -> Answer {
+    admin(
+        sandbox,
+        "POST",
+        &format!("/admin/applications/{app}/{action}"),
+        None,
+    )
 }
 
 /// Sends raw bytes on a new connection (with `Connection: close` expected in them) and reads

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use bearer_protocol::store::StoreError;
-use bearer_protocol::{Config, RetryPolicy, StoredTokens, TokenStore};
+use bearer_protocol::{Config, ConfigBuilder, RetryPolicy, StoredTokens, TokenStore};
 use bearer_sandbox::{AppKeys, Counters, Plan, Sandbox, SandboxConfig};
 use bearer_transport_hyper::{Client, ClientBuilder, ClientEvent, Error, Response};
 use std::sync::{Arc, Mutex};
@@ -39,24 +39,23 @@ pub fn fast_retry() -> RetryPolicy {
     }
 }
 
-pub fn config(sandbox: &Sandbox, keys: &AppKeys) -> bearer_protocol::ConfigBuilder {
-    Config::builder(
-        sandbox.token_url(),
-        keys.client_id.as_str(),
-        keys.client_secret.as_str(),
-    )
-    .retry(fast_retry())
-    .seed(7)
+pub fn config(sandbox: &Sandbox, keys: &AppKeys) -> ConfigBuilder {
+    config_with_secret(sandbox, keys, keys.client_secret.as_str()).seed(7)
+}
+
+/// The application's configuration with another client secret, and fast retries.
+pub fn config_with_secret(sandbox: &Sandbox, keys: &AppKeys, secret: &str) -> ConfigBuilder {
+    Config::builder(sandbox.token_url(), keys.client_id.as_str(), secret).retry(fast_retry())
 }
 
 /// A client builder on the sandbox's clock.
 pub fn builder(sandbox: &Sandbox, keys: &AppKeys) -> ClientBuilder {
-    Client::builder(
-        config(sandbox, keys)
-            .build()
-            .expect("a valid configuration"),
-    )
-    .clock(sandbox.clock())
+    builder_with(sandbox, config(sandbox, keys))
+}
+
+/// A client builder for `config`, on the sandbox's clock.
+pub fn builder_with(sandbox: &Sandbox, config: ConfigBuilder) -> ClientBuilder {
+    Client::builder(config.build().expect("a valid configuration")).clock(sandbox.clock())
 }
 
 pub fn client(sandbox: &Sandbox, keys: &AppKeys) -> Client {
@@ -87,6 +86,13 @@ impl Recorder {
     pub fn attach(&self, builder: ClientBuilder) -> ClientBuilder {
         let events = Arc::clone(&self.0);
         builder.on_event(move |event| events.lock().unwrap().push(event.clone()))
+    }
+
+    /// A client on the sandbox's clock that records its events here.
+    pub fn client(&self, sandbox: &Sandbox, keys: &AppKeys) -> Client {
+        self.attach(builder(sandbox, keys))
+            .build()
+            .expect("the client builds")
     }
 
     pub fn events(&self) -> Vec<ClientEvent> {

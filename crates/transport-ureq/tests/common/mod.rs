@@ -5,7 +5,7 @@
 
 use bearer_protocol::{ConfigBuilder, RetryPolicy, StoredTokens, TokenStore, store::StoreError};
 use bearer_sandbox::{AppCounters, AppKeys, Plan, Sandbox, SandboxClock, SandboxConfig};
-use bearer_transport_ureq::{Client, ClientBuilder, ClientEvent};
+use bearer_transport_ureq::{Client, ClientBuilder, ClientEvent, Error, Response, WaitCause};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -37,6 +37,21 @@ pub fn setup_with(config: SandboxConfig) -> Setup {
     Setup { sandbox, keys }
 }
 
+/// A sandbox as [`setup`] gives it, and a client on it recording its events.
+pub fn recorded() -> (Setup, Recorder, Client) {
+    let setup = setup();
+    let events = Recorder::default();
+    let client = setup.client(&events);
+    (setup, events, client)
+}
+
+/// As [`recorded`], after the client's first search (one token request, one call).
+pub fn after_first_search() -> (Setup, Recorder, Client) {
+    let (setup, events, client) = recorded();
+    setup.search(&client);
+    (setup, events, client)
+}
+
 /// 2023-11-14 23:00:00 UTC: one hour before a quota reset.
 pub fn an_hour_before_midnight() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_002_800)
@@ -63,10 +78,15 @@ pub fn fast_retry() -> RetryPolicy {
 impl Setup {
     /// The protocol configuration for the application, with fast retries.
     pub fn config(&self) -> ConfigBuilder {
+        self.config_with_secret(&self.keys.client_secret)
+    }
+
+    /// The same configuration with another client secret.
+    pub fn config_with_secret(&self, secret: &str) -> ConfigBuilder {
         bearer_protocol::Config::builder(
             self.sandbox.token_url(),
             self.keys.client_id.as_str(),
-            self.keys.client_secret.as_str(),
+            secret,
         )
         .retry(fast_retry())
     }
@@ -75,6 +95,12 @@ impl Setup {
     pub fn client_builder(&self, config: ConfigBuilder) -> ClientBuilder {
         Client::builder(config.build().expect("the configuration is valid"))
             .clock(self.sandbox.clock())
+    }
+
+    /// A client builder with the default test configuration, saving its tokens in `store`.
+    pub fn store_builder(&self, store: &Arc<MemoryStore>) -> ClientBuilder {
+        self.client_builder(self.config())
+            .shared_store(Arc::clone(store) as Arc<dyn TokenStore>)
     }
 
     /// A client with the default test configuration, recording its events.
@@ -89,12 +115,40 @@ impl Setup {
         self.sandbox.url("/v1/searchoauth")
     }
 
+    /// One search through `client`, as it comes.
+    pub fn try_search(&self, client: &Client) -> Result<Response, Error> {
+        client.get(&self.search_url(), [("query", "privacy")])
+    }
+
     /// One search through `client`; panics unless it answers 200.
     pub fn search(&self, client: &Client) {
-        let answer = client
-            .get(&self.search_url(), [("query", "privacy")])
-            .expect("the call succeeds");
+        let answer = self.try_search(client).expect("the call succeeds");
         assert_eq!(answer.status(), 200, "{:?}", answer.body().text());
+    }
+
+    /// One search through `client` that must fail: its error.
+    pub fn search_error(&self, client: &Client) -> Error {
+        self.try_search(client).expect_err("the call fails")
+    }
+
+    /// Moves the sandbox clock an hour (a token lifetime) forward, then searches once.
+    pub fn search_an_hour_later(&self, client: &Client) {
+        self.sandbox.advance(HOUR);
+        self.search(client);
+    }
+
+    /// Has the sandbox forget the application's refresh token; whether it held one.
+    pub fn forget_refresh_token(&self) -> bool {
+        self.sandbox
+            .forget_refresh_token(&self.keys.client_id)
+            .expect("the application exists")
+    }
+
+    /// Has the sandbox revoke the application's access token; whether it held one.
+    pub fn revoke_access_token(&self) -> bool {
+        self.sandbox
+            .revoke_access_token(&self.keys.client_id)
+            .expect("the application exists")
     }
 
     /// The sandbox's counters for this application.
@@ -138,6 +192,11 @@ impl Recorder {
 
     pub fn count(&self, matches: impl Fn(&ClientEvent) -> bool) -> usize {
         self.all().iter().filter(|event| matches(event)).count()
+    }
+
+    /// How many times the client waited for `cause`.
+    pub fn waits(&self, cause: WaitCause) -> usize {
+        self.count(|e| matches!(e, ClientEvent::Waiting { cause: c, .. } if *c == cause))
     }
 
     /// The refresh tokens of every renewal, in order.
