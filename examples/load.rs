@@ -16,7 +16,8 @@
 //!    for hyper) call `GET /v1/searchoauth?query=privacy` for SECONDS, through
 //!    (a) the bare transport sending a fixed `Authorization: Bearer <token>` (a plain
 //!    `ureq::Agent` with the bearer client's agent settings; a plain hyper-util client over
-//!    TCP with `TCP_NODELAY`, as the bearer client's), the token got once up front, reading
+//!    TCP with `TCP_NODELAY`, as the bearer client's, each call within the same overall
+//!    time-out as the client's, `tokio::time::timeout`), the token got once up front, reading
 //!    each whole body into a `Vec` as the client does; and (b) the bearer client
 //!    (`Client::get`). Rounds alternate the order (a b, b a, …) so the machine's drift
 //!    cancels; each prints requests per second, p50/p99 latency, the CPU time of the whole
@@ -539,7 +540,9 @@ fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Re
         let http = HyperClient::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(tcp);
         let bare = move || {
             let (http, url, header) = (http.clone(), url.clone(), header.clone());
-            async move {
+            // Within the same overall time-out as the client's calls (as the bare ureq agent
+            // has the client's `timeout_global`): a bare client in production has one too.
+            let exchange = async move {
                 let Ok(request) = http::Request::get(url.as_str())
                     .header(AUTHORIZATION, header)
                     .body(Full::new(Bytes::new()))
@@ -564,6 +567,11 @@ fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Re
                     }
                 }
                 ok
+            };
+            async move {
+                tokio::time::timeout(bearer::hyper::DEFAULT_TIMEOUT, exchange)
+                    .await
+                    .unwrap_or(false)
             }
         };
         let bearer = move || {
