@@ -77,10 +77,12 @@ impl Attempts {
         self.over_qps += 1;
         let wait = retry_at.duration_since(state.now()).unwrap_or_default();
         if wait > state.max_wait() {
-            return Err(Error::WaitTimedOut {
-                waited: Duration::ZERO,
-                cause: crate::WaitCause::RetryAfter.describe(),
-            });
+            return Err(Error::wait_timed_out(
+                crate::WaitCause::RetryAfter,
+                Duration::ZERO,
+                wait,
+                state.max_wait(),
+            ));
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! Every `Display` is a sentence that says what happened and what to do; none shows a token, a
 //! secret or a query string.
 
+use crate::events::WaitCause;
 use bearer_protocol::{ConfigError, TransportFailure};
 use std::time::{Duration, SystemTime};
 
@@ -35,7 +36,8 @@ pub enum Error {
     },
     /// The API call failed before a complete answer arrived.
     #[error(
-        "the call to {target} failed before a complete answer arrived ({failure}); check the URL and the network, then try again"
+        "the call to {target} failed before a complete answer arrived ({failure}); {}",
+        if failure.kind.is_permanent() { "retrying cannot help: fix the URL or the trusted certificates" } else { "check the URL and the network, then try again" }
     )]
     Transport {
         /// Scheme, host and path of the call (never its query).
@@ -73,16 +75,22 @@ pub enum Error {
         /// When the gateway said to try again.
         retry_at: SystemTime,
     },
-    /// The call would have waited longer than the client's `max_wait` (for another caller's
-    /// token request, a backoff, pacing or `Retry-After`).
+    /// The call would have waited longer than the client's `max_wait` in all (for another
+    /// caller's token request, a token request of its own, a backoff, pacing or
+    /// `Retry-After`). Nothing more was sent for it.
     #[error(
-        "gave up waiting after {waited:?} ({cause}); try again later, or raise the client's `max_wait`"
+        "gave up waiting: {} would take {} more after {} already, beyond the client's max_wait of {}; try again later, or raise `max_wait`",
+        .cause.describe(), seconds(*.needed), seconds(*.waited), seconds(*.limit)
     )]
     WaitTimedOut {
         /// How long the call had waited.
         waited: Duration,
+        /// How much longer it would have had to wait (at most, for a token request).
+        needed: Duration,
+        /// The client's `max_wait`.
+        limit: Duration,
         /// What it was waiting for.
-        cause: &'static str,
+        cause: WaitCause,
     },
     /// The request could not be built or sent as given.
     #[error("the request cannot be sent: {0}")]
@@ -113,8 +121,8 @@ impl Error {
     pub fn is_temporary(&self) -> bool {
         match self {
             Self::Token(error) => error.is_temporary(),
-            Self::Transport { .. }
-            | Self::OverQps { .. }
+            Self::Transport { failure, .. } => !failure.kind.is_permanent(),
+            Self::OverQps { .. }
             | Self::WaitTimedOut { .. }
             | Self::TokenRefusedNotReplayable { .. } => true,
             _ => false,
@@ -139,11 +147,37 @@ impl Error {
         }
     }
 
+    /// A [`Error::WaitTimedOut`] for a caller that waited `waited` of `limit` and would need
+    /// `needed` more for `cause`.
+    pub fn wait_timed_out(
+        cause: WaitCause,
+        waited: Duration,
+        needed: Duration,
+        limit: Duration,
+    ) -> Self {
+        Self::WaitTimedOut {
+            waited,
+            needed,
+            limit,
+            cause,
+        }
+    }
+
     /// A [`Error::Settings`] naming `setting`, with what is wrong and what to do.
     pub fn settings(setting: &'static str, fix: impl Into<String>) -> Self {
         Self::Settings {
             setting,
             fix: fix.into(),
         }
+    }
+}
+
+/// A duration in seconds, to a tenth: "0.5 s", "100000 s".
+fn seconds(duration: Duration) -> String {
+    let tenths = duration.as_millis().div_ceil(100);
+    if tenths % 10 == 0 {
+        format!("{} s", tenths / 10)
+    } else {
+        format!("{}.{} s", tenths / 10, tenths % 10)
     }
 }

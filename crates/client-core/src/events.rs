@@ -76,6 +76,10 @@ pub enum WaitCause {
     Pacing,
     /// The gateway answered "over queries per second" and said when to retry.
     RetryAfter,
+    /// Another caller's token request is in flight.
+    TokenInFlight,
+    /// A token request of its own, which may take up to the token time-out.
+    TokenRequest,
 }
 
 impl WaitCause {
@@ -85,6 +89,8 @@ impl WaitCause {
             Self::Backoff => "backing off after token endpoint failures",
             Self::Pacing => "pacing under the queries-per-second limit",
             Self::RetryAfter => "the gateway's Retry-After",
+            Self::TokenInFlight => "another caller's token request",
+            Self::TokenRequest => "a token request",
         }
     }
 }

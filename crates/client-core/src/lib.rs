@@ -42,6 +42,7 @@ mod http_settings;
 mod request;
 mod settings;
 mod state;
+mod tls;
 
 pub use bearer_protocol;
 
@@ -59,3 +60,4 @@ pub use settings::{
     DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Settings,
 };
 pub use state::{Next, Purpose, StateSettings, TokenState};
+pub use tls::{kind_of as tls_kind_of, tls_failure_kind};

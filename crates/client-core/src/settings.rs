@@ -135,10 +135,11 @@ impl Settings {
             .map(|ip| HeaderValue::from_str(&ip.to_string()))
             .transpose()
             .map_err(|_| Error::settings("originating_ip", "is not a valid header value"))?;
+        let token_timeout = self.timeout.min(self.config.token_request_timeout());
         let http = HttpSettings {
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,
-            token_timeout: self.timeout.min(self.config.token_request_timeout()),
+            token_timeout,
             user_agent,
             originating_ip,
             root_certificates: self.root_certificates,
@@ -151,6 +152,7 @@ impl Settings {
             on_event: self.on_event,
             max_wait: self.max_wait,
             over_qps_retries: self.over_qps_retries,
+            token_timeout,
         };
         Ok(Checked { http, state })
     }
@@ -274,7 +276,8 @@ macro_rules! settings_methods {
 
         /// The longest a call waits in all before it fails with
         /// [`Error::WaitTimedOut`](crate::Error::WaitTimedOut) (default
-        /// [`DEFAULT_MAX_WAIT`](crate::DEFAULT_MAX_WAIT)).
+        /// [`DEFAULT_MAX_WAIT`](crate::DEFAULT_MAX_WAIT)). Time spent in the call's own token
+        /// requests counts: a retry is sent only if its answer can arrive in time.
         pub fn max_wait(mut self, max_wait: ::std::time::Duration) -> Self {
             self.$field.max_wait = max_wait;
             self

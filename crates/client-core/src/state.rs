@@ -16,10 +16,11 @@ use crate::events::{ClientEvent, StoreOperation, WaitCause};
 use crate::fetch::Fetch;
 use bearer_protocol::{
     ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, Grant, Step, StoredTokens,
-    TokenManager, TokenRequest, TokenStore, Wait, WaitReason,
+    TokenManager, TokenRequest, TokenStore, TransportFailure, Wait, WaitReason,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -30,6 +31,8 @@ pub enum Purpose {
     Call,
     /// Only the token, for another library: not counted.
     Token,
+    /// A background renewal: renews a token in use only, and is not a use itself.
+    Renewal,
 }
 
 /// What a caller asking for a token does next (see [`TokenState::next`]).
@@ -61,25 +64,32 @@ pub struct StateSettings {
     pub(crate) on_event: Option<Box<Callback>>,
     pub(crate) max_wait: Duration,
     pub(crate) over_qps_retries: u32,
+    pub(crate) token_timeout: Duration,
 }
 
 impl StateSettings {
     /// Starts the token state: loads saved tokens from the store, if any (a failed load is
     /// reported as [`ClientEvent::StoreFailed`] and the state starts without tokens), and
-    /// delivers what that reported.
+    /// delivers what that reported. A configuration without a jitter seed gets one from the
+    /// operating system's randomness, so that clients failing together do not retry in
+    /// lockstep.
     pub fn load(self) -> TokenState {
         let events = Events::new(self.on_event);
+        let config = match self.config.seed() {
+            Some(_) => self.config,
+            None => self.config.with_seed(RandomState::new().hash_one(0_u64)),
+        };
         let machine = match &self.store {
-            None => TokenManager::new(self.config),
+            None => TokenManager::new(config),
             Some(store) => match store.load() {
-                Ok(Some(tokens)) => TokenManager::with_tokens(self.config, tokens),
-                Ok(None) => TokenManager::new(self.config),
+                Ok(Some(tokens)) => TokenManager::with_tokens(config, tokens),
+                Ok(None) => TokenManager::new(config),
                 Err(error) => {
                     events.push(ClientEvent::StoreFailed {
                         operation: StoreOperation::Load,
                         message: error.to_string(),
                     });
-                    TokenManager::new(self.config)
+                    TokenManager::new(config)
                 }
             },
         };
@@ -90,6 +100,7 @@ impl StateSettings {
             events,
             max_wait: self.max_wait,
             over_qps_retries: self.over_qps_retries,
+            token_timeout: self.token_timeout,
         };
         state.events.deliver();
         state
@@ -115,6 +126,7 @@ pub struct TokenState {
     events: Events,
     max_wait: Duration,
     over_qps_retries: u32,
+    token_timeout: Duration,
 }
 
 impl TokenState {
@@ -148,7 +160,8 @@ impl TokenState {
 
     /// Asks the locked `machine` what a caller wanting a token for `purpose`, which has waited
     /// `waited` so far, does next; saves and queues whatever the machine reports. Fails when
-    /// the machine does, or when the wait it asks for would take the caller past `max_wait`.
+    /// the machine does, or when the wait it asks for, or a token request of the caller's own
+    /// (which may take up to the token time-out), would take the caller past `max_wait`.
     pub fn next(
         &self,
         machine: &mut TokenManager,
@@ -159,25 +172,51 @@ impl TokenState {
         let step = match purpose {
             Purpose::Call => machine.poll_call(now),
             Purpose::Token => machine.poll_token(now),
+            Purpose::Renewal => machine.poll_renewal(now),
         };
-        self.drain(machine, Grant::ClientCredentials);
-        match step {
+        let next = match step {
             Step::Authorized(bearer) => Ok(Next::Authorized(bearer)),
             Step::Fail(error) => Err(error.into()),
-            Step::Fetch(request) => Ok(Next::Fetch(request)),
+            Step::Fetch(request) => self.plan_fetch(machine, request, now, waited),
             Step::Wait(wait) => self.plan_wait(wait, now, waited),
+        };
+        self.drain(machine, Grant::ClientCredentials);
+        next
+    }
+
+    /// Sends the token request only if its answer can arrive within the caller's `max_wait`;
+    /// the first try of a call always may (the token time-out bounds it).
+    fn plan_fetch(
+        &self,
+        machine: &mut TokenManager,
+        request: TokenRequest,
+        now: SystemTime,
+        waited: Duration,
+    ) -> Result<Next, Error> {
+        if !waited.is_zero() && waited + self.token_timeout > self.max_wait {
+            machine.handle_token_unsent(now, request.id);
+            return Err(Error::wait_timed_out(
+                WaitCause::TokenRequest,
+                waited,
+                self.token_timeout,
+                self.max_wait,
+            ));
         }
+        Ok(Next::Fetch(request))
     }
 
     fn plan_wait(&self, wait: Wait, now: SystemTime, waited: Duration) -> Result<Next, Error> {
         let needed = wait.until.duration_since(now).unwrap_or(Duration::ZERO);
         let left = self.max_wait.saturating_sub(waited);
+        let cause = match wait.reason {
+            WaitReason::TokenInFlight => WaitCause::TokenInFlight,
+            WaitReason::Backoff => WaitCause::Backoff,
+            WaitReason::Pacing => WaitCause::Pacing,
+            WaitReason::RetryAfter => WaitCause::RetryAfter,
+        };
         if wait.reason == WaitReason::TokenInFlight {
             if left.is_zero() {
-                return Err(Error::WaitTimedOut {
-                    waited,
-                    cause: "another caller's token request",
-                });
+                return Err(Error::wait_timed_out(cause, waited, needed, self.max_wait));
             }
             // Woken when the request in flight ends; `until` is when it counts as abandoned
             // and this caller may send the next one.
@@ -185,15 +224,8 @@ impl TokenState {
                 needed.min(left).max(Duration::from_millis(1)),
             ));
         }
-        let cause = match wait.reason {
-            WaitReason::Backoff => WaitCause::Backoff,
-            _ => WaitCause::Pacing,
-        };
         if needed > left {
-            return Err(Error::WaitTimedOut {
-                waited,
-                cause: cause.describe(),
-            });
+            return Err(Error::wait_timed_out(cause, waited, needed, self.max_wait));
         }
         Ok(Next::Sleep {
             until: wait.until,
@@ -235,6 +267,35 @@ impl TokenState {
         };
         self.events.deliver();
         verdict
+    }
+
+    /// Feeds a transport failure of an API call made with `bearer` (a call that never left is
+    /// not counted against the quota).
+    pub fn judge_failure(&self, bearer: &Bearer, failure: &TransportFailure) {
+        self.lock()
+            .handle_api_failure(self.clock.now(), bearer, failure);
+    }
+
+    /// Feeds the outcome of an API call made with `bearer`: the answer's status and headers
+    /// are judged ([`judge`](Self::judge)), a transport failure is reported
+    /// ([`judge_failure`](Self::judge_failure)) and handed back.
+    pub fn judge_outcome<B>(
+        &self,
+        bearer: &Bearer,
+        outcome: Result<http::Response<B>, Error>,
+    ) -> Result<(http::Response<B>, ApiVerdict), Error> {
+        match outcome {
+            Ok(response) => {
+                let verdict = self.judge(bearer, response.status(), response.headers());
+                Ok((response, verdict))
+            }
+            Err(error) => {
+                if let Error::Transport { failure, .. } = &error {
+                    self.judge_failure(bearer, failure);
+                }
+                Err(error)
+            }
+        }
     }
 
     /// The quota budget now.

@@ -110,7 +110,7 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) quiet_period: Duration,
     pub(crate) token_request_timeout: Duration,
-    pub(crate) seed: u64,
+    pub(crate) seed: Option<u64>,
     pub(crate) hints: Vec<ConfigHint>,
 }
 
@@ -134,7 +134,7 @@ impl Config {
             retry: RetryPolicy::default(),
             quiet_period: Duration::from_secs(60),
             token_request_timeout: Duration::from_secs(30),
-            seed: 0x5eed,
+            seed: None,
         }
     }
 
@@ -186,9 +186,19 @@ impl Config {
     pub fn token_request_timeout(&self) -> Duration {
         self.token_request_timeout
     }
-    /// Seed of the backoff jitter.
-    pub fn seed(&self) -> u64 {
+    /// Seed of the backoff jitter, if one was given. Without one a [`TokenManager`] uses a
+    /// fixed seed; the clients draw one per client from the operating system's randomness, so
+    /// that processes failing together do not retry in lockstep.
+    ///
+    /// [`TokenManager`]: crate::TokenManager
+    pub fn seed(&self) -> Option<u64> {
         self.seed
+    }
+
+    /// The same configuration with this jitter seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
     }
     /// Things that are allowed but look unusual for this provider (warning level).
     pub fn hints(&self) -> &[ConfigHint] {
@@ -213,7 +223,7 @@ pub struct ConfigBuilder {
     retry: RetryPolicy,
     quiet_period: Duration,
     token_request_timeout: Duration,
-    seed: u64,
+    seed: Option<u64>,
 }
 
 impl ConfigBuilder {
@@ -264,9 +274,10 @@ impl ConfigBuilder {
         self.token_request_timeout = timeout;
         self
     }
-    /// Seed of the backoff jitter, so a run can be replayed exactly.
+    /// Seed of the backoff jitter, so a run can be replayed exactly (default: none; see
+    /// [`Config::seed`]).
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.seed = Some(seed);
         self
     }
 

@@ -19,10 +19,12 @@ pub use clock::Clock;
 pub use config::{
     BudgetMode, ClientAuth, Config, ConfigBuilder, ConfigError, ConfigHint, Plan, RetryPolicy,
 };
-pub use error::{Error, Failure, TransportFailure, TransportFailureKind};
+pub use error::{
+    CertificateProblem, Error, Failure, ThrottleCause, TransportFailure, TransportFailureKind,
+};
 pub use machine::{
-    ApiVerdict, Bearer, BudgetSnapshot, Event, Grant, RequestId, Step, StoredTokens, TokenManager,
-    TokenRequest, Wait, WaitReason,
+    ApiVerdict, Bearer, BudgetSnapshot, Event, GOVERNOR_BURST, GOVERNOR_INTERVAL, Grant, MAX_QPS,
+    MIN_LIFETIME, RequestId, Step, StoredTokens, TokenManager, TokenRequest, Wait, WaitReason,
 };
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
 pub use store::TokenStore;

@@ -246,9 +246,10 @@ fn over_qps_at_the_token_endpoint_waits_retry_after() {
 }
 
 #[test]
-fn the_budget_refuses_calls_once_spent_and_keeps_a_reserve_for_renewals() {
-    // 30 calls a day with one-hour tokens, starting at 23:00: one more renewal is needed at
-    // most before midnight, so one call stays in reserve.
+fn the_budget_refuses_calls_once_spent_and_never_for_the_reserve_alone() {
+    // 30 calls a day with one-hour tokens, starting at 23:00: one more renewal would be needed
+    // before midnight, but a renewal is of use only with calls after it, so the reserve shrinks
+    // with the calls left and every call the plan holds is made.
     let mut machine = TokenManager::new(config_with_plan(30));
     let mut provider = FakeProvider::new(3600);
     let now = start() + secs(23 * 3600);
@@ -269,9 +270,9 @@ fn the_budget_refuses_calls_once_spent_and_keeps_a_reserve_for_renewals() {
     };
     assert_eq!(resets_at, next_quota_reset(now));
     assert_eq!(calls_allowed, Some(30));
-    assert_eq!(ok, 28);
-    assert_eq!(calls_used, 29);
-    assert_eq!(provider.api_calls + provider.token_requests(), 29);
+    assert_eq!(ok, 29);
+    assert_eq!(calls_used, 30);
+    assert_eq!(provider.api_calls + provider.token_requests(), 30);
     // The next day the count starts over.
     assert_eq!(
         call(&mut machine, &mut provider, resets_at),
@@ -353,7 +354,7 @@ fn gateway_denials_on_api_calls() {
     );
     assert!(matches!(
         machine.poll_call(now),
-        Step::Wait(w) if w.reason == WaitReason::Pacing && w.until == now + secs(1)
+        Step::Wait(w) if w.reason == WaitReason::RetryAfter && w.until == now + secs(1)
     ));
     let rate = fault_answer(Fault::OverRate);
     let verdict = machine.handle_api_response(now, &bearer, rate.status(), rate.headers());
@@ -456,11 +457,25 @@ fn error_messages() {
     let unavailable = call(&mut machine, &mut provider, start()).unwrap_err();
     let timed_out = Error::Unavailable {
         attempts: 4,
-        last: bearer_protocol::Failure::Transport(TransportFailure::new(
+        last: Box::new(bearer_protocol::Failure::Transport(TransportFailure::new(
             TransportFailureKind::TimedOut,
             "no answer in 30 s",
-        )),
+        ))),
+        retry_at: start() + Duration::from_secs(30),
     };
+    let untrusted = Error::Untrusted(TransportFailure::new(
+        TransportFailureKind::Certificate(bearer_protocol::CertificateProblem::UnknownIssuer),
+        "invalid peer certificate: UnknownIssuer",
+    ));
+    let throttled = [
+        bearer_protocol::ThrottleCause::ShortLifetime(Duration::ZERO),
+        bearer_protocol::ThrottleCause::TokensRefusedByApi,
+        bearer_protocol::ThrottleCause::RepeatedFailures,
+    ]
+    .map(|cause| Error::TokenRequestsThrottled {
+        retry_at: start() + Duration::from_secs(60),
+        cause,
+    });
     let inactive = fault_answer(Fault::OverRate);
     let mut headers = inactive.headers().clone();
     headers.insert(
@@ -476,10 +491,19 @@ fn error_messages() {
         bearer_protocol::wire::token::TokenEndpointError::UnsupportedTokenType("mac".into()),
     );
     insta::assert_snapshot!(
-        [quota, rejected, unavailable, timed_out, denied, refused]
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        [
+            quota,
+            rejected,
+            unavailable,
+            timed_out,
+            denied,
+            refused,
+            untrusted
+        ]
+        .iter()
+        .chain(&throttled)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
     );
 }

@@ -68,8 +68,8 @@ impl Client {
             let mut call = with_bearer(&parts, Full::new(body.clone()), &bearer);
             self.shared.settings.add_user_agent(call.headers_mut());
             self.shared.settings.add_originating_ip(call.headers_mut());
-            let response = self.api(call, &parts.uri).await?;
-            let verdict = state.judge(&bearer, response.status(), response.headers());
+            let outcome = self.api(call, &parts.uri).await;
+            let (response, verdict) = state.judge_outcome(&bearer, outcome)?;
             match attempts.follow(state, verdict, response.headers())? {
                 Answer::Deliver => return Ok(response),
                 Answer::Replay => {}

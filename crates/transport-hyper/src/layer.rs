@@ -2,6 +2,7 @@
 //! state as the [`Client`](crate::Client) it came from.
 
 use crate::flight::Shared;
+use crate::net;
 use crate::replay::ReplayBody;
 use bearer_client_core::{Attempts, BoxError, Error, Purpose, WaitCause, challenge};
 use bearer_protocol::ApiVerdict;
@@ -141,10 +142,12 @@ where
         let mut call = http::Request::from_parts(parts.clone(), current);
         call.headers_mut()
             .insert(AUTHORIZATION, bearer.header_value().clone());
-        let response = inner
-            .call(call)
-            .await
-            .map_err(|error| Error::Service(error.into()))?;
+        let response = inner.call(call).await.map_err(|error| {
+            let error: BoxError = error.into();
+            let failure = net::failure(net::classify(&*error), &*error);
+            state.judge_failure(&bearer, &failure);
+            Error::Service(error)
+        })?;
         match state.judge(&bearer, response.status(), response.headers()) {
             ApiVerdict::Deliver => return Ok(response),
             ApiVerdict::Replay => {

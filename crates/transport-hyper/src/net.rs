@@ -106,7 +106,7 @@ async fn read_capped(
     Ok(out)
 }
 
-fn failure(kind: TransportFailureKind, error: &dyn StdError) -> TransportFailure {
+pub(crate) fn failure(kind: TransportFailureKind, error: &dyn StdError) -> TransportFailure {
     TransportFailure::new(kind, describe(error))
 }
 
@@ -151,8 +151,11 @@ pub(crate) fn describe(error: &dyn StdError) -> String {
     message
 }
 
-/// Classifies an error of hyper-util, hyper or the socket by walking its sources.
+/// Classifies an error of hyper-util, hyper, rustls or the socket by walking its sources.
 pub(crate) fn classify(error: &(dyn StdError + 'static)) -> TransportFailureKind {
+    if let Some(tls) = bearer_client_core::tls_failure_kind(error) {
+        return tls;
+    }
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(error) = current {
         if let Some(legacy) = error.downcast_ref::<hyper_util::client::legacy::Error>() {

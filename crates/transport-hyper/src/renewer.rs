@@ -64,8 +64,8 @@ async fn next_pause(shared: &Shared, check_interval: Duration) -> Duration {
             .min(check_interval)
             .max(Duration::from_millis(1));
     }
-    // Due: renew (not counted as a call); errors are the callers' to see.
-    let _ = shared.authorize(Purpose::Token).await;
+    // Due: renew a token in use (not counted as a call); errors are the callers' to see.
+    let _ = shared.authorize(Purpose::Renewal).await;
     match shared.state.next_timeout().0 {
         // Still due (the budget refused the renewal while the token works): look again later.
         Some(at) if at <= shared.state.now() => check_interval,

@@ -47,12 +47,21 @@ async fn https_refuses_a_server_whose_ca_is_not_trusted() {
     let client = client(&sandbox, &keys);
     let error = client.bearer().await.unwrap_err();
     match &error {
-        Error::Token(ProtocolError::Unavailable { last, .. }) => {
-            let text = last.to_string();
-            assert!(text.contains("connect"), "{text}");
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
+        Error::Token(ProtocolError::Untrusted(failure)) => assert_eq!(
+            failure.kind,
+            bearer_protocol::TransportFailureKind::Certificate(
+                bearer_protocol::CertificateProblem::UnknownIssuer
+            )
+        ),
+        other => panic!("expected Untrusted, got {other:?}"),
     }
+    assert!(!error.is_temporary());
+    assert!(
+        error
+            .to_string()
+            .contains("authority this client does not trust"),
+        "{error}"
+    );
     assert_eq!(
         sandbox.counters().token_requests,
         0,

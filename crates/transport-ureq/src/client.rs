@@ -50,11 +50,11 @@ impl Client {
         let mut attempts = Attempts::new();
         loop {
             let bearer = self.shared.authorize(Purpose::Call)?;
-            let response = self
+            let outcome = self
                 .shared
                 .exchange
-                .api(with_bearer(&parts, body.clone(), &bearer), &parts.uri)?;
-            let verdict = state.judge(&bearer, response.status(), response.headers());
+                .api(with_bearer(&parts, body.clone(), &bearer), &parts.uri);
+            let (response, verdict) = state.judge_outcome(&bearer, outcome)?;
             match attempts.follow(state, verdict, response.headers())? {
                 Answer::Deliver => return Ok(response),
                 Answer::Replay => {}

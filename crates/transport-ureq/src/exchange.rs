@@ -3,7 +3,7 @@
 //! state machine.
 
 use bearer_client_core::Error;
-use bearer_client_core::{Body, HttpSettings, target};
+use bearer_client_core::{Body, HttpSettings, target, tls_failure_kind, tls_kind_of};
 use bearer_protocol::wire::MAX_BODY_BYTES;
 use bearer_protocol::{TransportFailure, TransportFailureKind};
 use http::Method;
@@ -120,11 +120,14 @@ pub(crate) fn failure(error: &ureq::Error) -> TransportFailure {
     use TransportFailureKind::{Connect, Interrupted, Other, TimedOut};
     let (kind, message) = match error {
         ureq::Error::Timeout(which) => (TimedOut, format!("time-out: {which}")),
-        ureq::Error::Io(io) => (io_kind(io), io.to_string()),
+        ureq::Error::Io(io) => (
+            tls_failure_kind(io).unwrap_or_else(|| io_kind(io)),
+            io.to_string(),
+        ),
         ureq::Error::HostNotFound => (Connect, "host not found".to_owned()),
         ureq::Error::ConnectionFailed => (Connect, "connection failed".to_owned()),
-        ureq::Error::Tls(reason) => (Connect, format!("TLS: {reason}")),
-        ureq::Error::Rustls(tls) => (Connect, format!("TLS: {tls}")),
+        ureq::Error::Tls(reason) => (TransportFailureKind::Tls, format!("TLS: {reason}")),
+        ureq::Error::Rustls(tls) => (tls_kind_of(tls), format!("TLS: {tls}")),
         ureq::Error::Protocol(protocol) => (Interrupted, format!("HTTP protocol: {protocol}")),
         ureq::Error::BadUri(_) => (Other, "the URL is not valid".to_owned()),
         ureq::Error::RequireHttpsOnly(_) => (Other, "the URL is not https".to_owned()),
@@ -153,5 +156,18 @@ mod tests {
     fn failures_never_repeat_the_url() {
         let failure = failure(&ureq::Error::BadUri("https://x/?secret=1".to_owned()));
         assert!(!failure.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn a_refused_certificate_is_named_and_permanent() {
+        let refused = ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName,
+        ));
+        let failure = failure(&refused);
+        assert_eq!(
+            failure.kind,
+            TransportFailureKind::Certificate(bearer_protocol::CertificateProblem::NameMismatch)
+        );
+        assert!(failure.kind.is_permanent());
     }
 }

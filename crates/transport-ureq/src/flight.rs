@@ -13,7 +13,7 @@ use bearer_client_core::Error;
 use bearer_client_core::{Next, Purpose, TokenState, WaitCause};
 use bearer_protocol::{Bearer, TokenManager, TokenRequest};
 use std::sync::{Condvar, MutexGuard, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Everything clones of a client share.
 pub(crate) struct Shared {
@@ -35,9 +35,17 @@ impl Shared {
     /// waits for another caller's, sleeps through backoff and pacing, at most `max_wait` in all.
     pub(crate) fn authorize(&self, purpose: Purpose) -> Result<Bearer, Error> {
         let started = Instant::now();
+        let mut first = true;
         let mut machine = self.state.lock();
         loop {
-            let next = self.state.next(&mut machine, purpose, started.elapsed());
+            // The first ask has waited nothing: its token request may always go.
+            let waited = if first {
+                Duration::ZERO
+            } else {
+                started.elapsed()
+            };
+            first = false;
+            let next = self.state.next(&mut machine, purpose, waited);
             if let Ok(Next::AwaitFlight(timeout)) = next {
                 // Woken when the request in flight ends.
                 machine = self

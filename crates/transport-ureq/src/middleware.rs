@@ -65,7 +65,11 @@ impl Middleware for BearerMiddleware {
         request
             .headers_mut()
             .insert(AUTHORIZATION, bearer.header_value().clone());
-        let response = next.handle(request)?;
+        let response = next.handle(request).inspect_err(|error| {
+            self.shared
+                .state
+                .judge_failure(&bearer, &crate::exchange::failure(error));
+        })?;
         let status = response.status();
         match self.shared.state.judge(&bearer, status, response.headers()) {
             ApiVerdict::Fail(error) => Err(ureq::Error::Other(Box::new(Error::from(error)))),

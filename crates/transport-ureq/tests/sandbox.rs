@@ -386,7 +386,7 @@ mod token_endpoint_faults {
             "{error:?}"
         );
         assert!(error.is_temporary());
-        assert!(error.to_string().contains("try again later"), "{error}");
+        assert!(error.to_string().contains("asks again after"), "{error}");
         assert_eq!(
             setup.token_requests(),
             4,
@@ -685,15 +685,26 @@ mod tls {
         assert_eq!(setup.token_requests(), 1);
         assert_eq!(setup.api_calls(), 2);
 
-        // Without the test CA the certificate is not trusted: no token, a clear error.
+        // Without the test CA the certificate is not trusted: no token, a clear error that
+        // says so, not retried.
         let untrusting = setup.client_builder(setup.config()).build().unwrap();
         let error = setup.search_error(&untrusting);
         assert!(
             matches!(
-                error,
-                Error::Token(bearer_protocol::Error::Unavailable { .. })
+                &error,
+                Error::Token(bearer_protocol::Error::Untrusted(failure))
+                    if failure.kind == bearer_protocol::TransportFailureKind::Certificate(
+                        bearer_protocol::CertificateProblem::UnknownIssuer
+                    )
             ),
             "{error:?}"
+        );
+        assert!(!error.is_temporary());
+        assert!(
+            error
+                .to_string()
+                .contains("authority this client does not trust"),
+            "{error}"
         );
         assert_eq!(
             setup.token_requests(),

@@ -104,8 +104,11 @@ impl Budget {
         self.resets_at.unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
-    /// Token requests still needed before the reset if calls go on all day: one per lifetime
-    /// from when the current token (valid until `valid_until`, if any) must be renewed.
+    /// Calls kept back for the token requests still needed before the reset: one per lifetime
+    /// from when the current token (valid until `valid_until`, if any) must be renewed, but
+    /// never more than can be useful: each renewal needs a call after it, so at most half of
+    /// the calls left once the next one is made. A call is therefore never refused for the
+    /// reserve alone, and a plan of a few calls a day serves them whatever the hour.
     pub(crate) fn reserve(
         &self,
         now: SystemTime,
@@ -116,13 +119,23 @@ impl Budget {
             return 0;
         };
         let from = valid_until.map_or(now, |until| until.max(now));
-        match reset.duration_since(from) {
+        let renewals = match reset.duration_since(from) {
             Ok(gap) if !gap.is_zero() => {
                 let lifetime = lifetime.as_secs().max(1);
                 gap.as_secs().div_ceil(lifetime).max(1)
             }
             _ => 0,
-        }
+        };
+        let useful = self
+            .left()
+            .map_or(u64::MAX, |left| left.saturating_sub(1) / 2);
+        renewals.min(useful)
+    }
+
+    /// Calls left in the quota day, when the allowance is known.
+    fn left(&self) -> Option<u64> {
+        self.allowed
+            .map(|allowed| allowed.saturating_sub(self.used))
     }
 
     /// Counts an API call, or refuses it (enforcing mode) when it would eat into the reserve.
@@ -132,13 +145,26 @@ impl Budget {
         Ok(())
     }
 
-    /// Counts a token request, or refuses it (enforcing mode) when no call is left. Returns
-    /// `true` when this request goes beyond the plan's daily allowance of token requests.
+    /// Counts a token request, or refuses it (enforcing mode) unless a call is left after it
+    /// for the call it is for. Returns `true` when this request goes beyond the plan's daily
+    /// allowance of token requests.
     pub(crate) fn take_token_request(&mut self) -> Result<bool, Spent> {
-        self.check(1)?;
+        self.check(2)?;
         self.used += 1;
         self.token_requests = self.token_requests.saturating_add(1);
         Ok(self.token_requests > self.accounted)
+    }
+
+    /// Gives back a call the gateway did not count (it never reached it, or was denied for
+    /// going over the queries per second).
+    pub(crate) fn refund_call(&mut self) {
+        self.used = self.used.saturating_sub(1);
+    }
+
+    /// Gives back a token request the gateway did not count.
+    pub(crate) fn refund_token_request(&mut self) {
+        self.refund_call();
+        self.token_requests = self.token_requests.saturating_sub(1);
     }
 
     pub(crate) fn token_requests(&self) -> u32 {

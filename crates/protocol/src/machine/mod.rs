@@ -47,14 +47,17 @@
 
 mod backoff;
 mod budget;
+mod governor;
 mod pacer;
 mod tokens;
 
 pub use budget::BudgetSnapshot;
-pub use tokens::{Bearer, StoredTokens};
+pub use governor::{GOVERNOR_BURST, GOVERNOR_INTERVAL};
+pub use pacer::MAX_QPS;
+pub use tokens::{Bearer, MIN_LIFETIME, StoredTokens};
 
 use crate::config::Config;
-use crate::error::{Error, Failure, TransportFailure};
+use crate::error::{Error, Failure, ThrottleCause, TransportFailure};
 use crate::wire::challenge::{BearerChallenge, ChallengeError};
 use crate::wire::gateway::{GatewayCode, GatewayDenial, RetryAfter};
 use crate::wire::oauth_error::{ErrorCode, OAuthError};
@@ -63,6 +66,7 @@ use crate::wire::request::{client_credentials_request, refresh_token_request};
 use crate::wire::token::{TokenEndpointError, parse_token_response};
 use backoff::Backoff;
 use budget::{Budget, Spent};
+use governor::Governor;
 use http::{HeaderMap, StatusCode};
 use pacer::Pacer;
 use std::collections::VecDeque;
@@ -127,6 +131,8 @@ pub enum WaitReason {
     Backoff,
     /// Pacing under the queries-per-second limit.
     Pacing,
+    /// The gateway answered "over queries per second" with this `Retry-After`.
+    RetryAfter,
 }
 
 /// What the caller should do with an API answer.
@@ -213,16 +219,51 @@ pub struct TokenManager {
     budget: Budget,
     pacer: Pacer,
     backoff: Backoff,
+    governor: Governor,
+    /// Whether the current token was handed out since it arrived (a background renewal is
+    /// for tokens in use only).
+    used: bool,
+    /// Refresh tokens refused in a row; from [`REFUSALS_BEFORE_CLIENT_CREDENTIALS`] on, renewals
+    /// use client credentials.
+    refresh_refusals: u32,
     events: VecDeque<Event>,
 }
 
+/// After this many refresh tokens refused in a row, the machine renews with client credentials
+/// only: each refused refresh costs a token request for nothing.
+const REFUSALS_BEFORE_CLIENT_CREDENTIALS: u32 = 2;
+
+/// Jitter seed of a configuration without one.
+const DEFAULT_SEED: u64 = 0x5eed;
+
+/// Who asks the machine for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asker {
+    /// An API call: counted and paced.
+    Call,
+    /// A program that wants the token alone.
+    Token,
+    /// A background renewer: renews a token in use, never counts as a use.
+    Renewal,
+}
+
+/// Why a token request cannot go now.
+enum NotNow {
+    /// Pacing says wait.
+    Wait(Wait),
+    /// The budget or the governor refuses (boxed: errors are large, and rare).
+    Refused(Box<Error>),
+}
 impl TokenManager {
     /// A machine with no tokens yet.
     pub fn new(config: Config) -> Self {
         Self {
             budget: Budget::new(config.plan(), config.budget_mode()),
             pacer: Pacer::new(config.plan().queries_per_second),
-            backoff: Backoff::new(*config.retry(), config.seed()),
+            backoff: Backoff::new(*config.retry(), config.seed().unwrap_or(DEFAULT_SEED)),
+            governor: Governor::default(),
+            used: false,
+            refresh_refusals: 0,
             config,
             held: None,
             generation: 0,
@@ -240,7 +281,14 @@ impl TokenManager {
     pub fn with_tokens(config: Config, tokens: StoredTokens) -> Self {
         let mut machine = Self::new(config);
         let lifetime = machine.config.default_lifetime();
-        machine.held = Held::new(tokens, 1, lifetime, machine.config.refresh_leeway(), None);
+        machine.held = Held::new(
+            tokens,
+            1,
+            lifetime,
+            machine.config.refresh_leeway(),
+            None,
+            None,
+        );
         machine.generation = 1;
         machine
     }
@@ -266,13 +314,21 @@ impl TokenManager {
     /// budget and the QPS window: send it, then report its answer to
     /// [`handle_api_response`](Self::handle_api_response).
     pub fn poll_call(&mut self, now: SystemTime) -> Step {
-        self.poll(now, true)
+        self.poll(now, Asker::Call)
     }
 
     /// What to do to get the current token without making a counted call (for a program that
     /// calls through another library).
     pub fn poll_token(&mut self, now: SystemTime) -> Step {
-        self.poll(now, false)
+        self.poll(now, Asker::Token)
+    }
+
+    /// What a background renewer does at [`poll_timeout`](Self::poll_timeout): renew the
+    /// token if it is due and was used since it arrived. Handing it out here is not a use, so
+    /// an idle client stops renewing after one renewal; its next call fetches a token when
+    /// it needs one.
+    pub fn poll_renewal(&mut self, now: SystemTime) -> Step {
+        self.poll(now, Asker::Renewal)
     }
 
     /// The next event, if any. Drain after every `handle_*` call.
@@ -280,20 +336,25 @@ impl TokenManager {
         self.events.pop_front()
     }
 
-    /// When the machine next wants attention without being asked: a renewal falling due, a
-    /// backoff or quiet period ending, a token request to count as abandoned. A background
-    /// renewer calls [`poll_token`](Self::poll_token) then.
+    /// When the machine next wants attention without being asked: a renewal of a token in
+    /// use falling due, a backoff or quiet period ending, a token request to count as
+    /// abandoned. A background renewer calls [`poll_renewal`](Self::poll_renewal) then.
+    /// `None` while no token is held or the one held has not been used since it arrived.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
         if let Some(flight) = &self.in_flight {
             return Some(flight.sent_at + self.config.token_request_timeout());
         }
         match &self.hold {
             Some(hold) => Some(hold.until),
-            None => self.held.as_ref().map(|held| held.renew_at),
+            None => self
+                .held
+                .as_ref()
+                .filter(|_| self.used)
+                .map(|held| held.renew_at),
         }
     }
 
-    fn poll(&mut self, now: SystemTime, count: bool) -> Step {
+    fn poll(&mut self, now: SystemTime, asker: Asker) -> Step {
         self.budget.roll(now);
         self.expire_flight(now);
         self.expire_hold(now);
@@ -301,12 +362,21 @@ impl TokenManager {
         let usable = self
             .held
             .as_ref()
-            .is_some_and(|held| !self.stale && now < held.bearer.expires_at);
+            .is_some_and(|held| !self.stale && now < held.usable_until);
         let due = self.held.as_ref().is_none_or(|held| now >= held.renew_at) || !usable;
-        let fetching_allowed = self.in_flight.is_none() && self.hold.is_none();
+        let fetching_allowed = self.in_flight.is_none()
+            && self.hold.is_none()
+            && (asker != Asker::Renewal || self.used);
 
         if usable && !(due && fetching_allowed) {
-            return self.authorize(now, count);
+            return self.authorize(now, asker);
+        }
+        if asker == Asker::Renewal && !self.used {
+            // Nothing in use to renew; the next call fetches when it needs a token.
+            return Step::Wait(Wait {
+                until: self.held.as_ref().map_or(now, |held| held.renew_at),
+                reason: WaitReason::Backoff,
+            });
         }
         if let Some(flight) = &self.in_flight {
             return Step::Wait(Wait {
@@ -324,38 +394,48 @@ impl TokenManager {
             };
         }
         match self.start_token_request(now) {
-            Ok(Some(request)) => Step::Fetch(request),
-            Ok(None) if usable => self.authorize(now, count),
-            Ok(None) => Step::Wait(Wait {
-                until: self.pacer.next_slot(now).unwrap_or(now),
-                reason: WaitReason::Pacing,
-            }),
-            // A renewal the budget refuses does not stop calls while the token still works.
-            Err(_) if usable => self.authorize(now, count),
-            Err(spent) => Step::Fail(quota_error(spent)),
+            Ok(request) => Step::Fetch(request),
+            // A renewal that cannot go now does not stop calls while the token still works.
+            Err(_) if usable => self.authorize(now, asker),
+            Err(NotNow::Wait(wait)) => Step::Wait(wait),
+            Err(NotNow::Refused(error)) => Step::Fail(*error),
         }
     }
 
-    fn authorize(&mut self, now: SystemTime, count: bool) -> Step {
+    fn authorize(&mut self, now: SystemTime, asker: Asker) -> Step {
         let Some(held) = &self.held else {
             unreachable!("authorize is only called while a token is held");
         };
         let bearer = held.bearer.clone();
-        if !count {
-            return Step::Authorized(bearer);
+        match asker {
+            Asker::Renewal => return Step::Authorized(bearer),
+            Asker::Token => {
+                self.used = true;
+                return Step::Authorized(bearer);
+            }
+            Asker::Call => {}
         }
-        if let Some(until) = self.pacer.next_slot(now) {
-            return Step::Wait(Wait {
-                until,
-                reason: WaitReason::Pacing,
-            });
+        if let Some(wait) = self.pace(now) {
+            return Step::Wait(wait);
         }
         let reserve = self.reserve(now);
         if let Err(spent) = self.budget.take_call(reserve) {
             return Step::Fail(quota_error(spent));
         }
         self.pacer.record(now);
+        self.used = true;
         Step::Authorized(bearer)
+    }
+
+    /// The wait pacing asks for before the next send, if any.
+    fn pace(&mut self, now: SystemTime) -> Option<Wait> {
+        let until = self.pacer.next_slot(now)?;
+        let reason = if self.pacer.blocked(now).is_some() {
+            WaitReason::RetryAfter
+        } else {
+            WaitReason::Pacing
+        };
+        Some(Wait { until, reason })
     }
 
     /// Token requests still needed before the quota day ends, if calls go on all day.
@@ -367,24 +447,37 @@ impl TokenManager {
         self.budget.reserve(now, valid_until, lifetime)
     }
 
-    /// Builds and counts the next token request. `Ok(None)`: pacing says not yet.
-    fn start_token_request(&mut self, now: SystemTime) -> Result<Option<TokenRequest>, Spent> {
-        if self.pacer.next_slot(now).is_some() {
-            return Ok(None);
+    /// Builds and counts the next token request, unless pacing, the governor or the budget
+    /// says not now.
+    fn start_token_request(&mut self, now: SystemTime) -> Result<TokenRequest, NotNow> {
+        if let Some(wait) = self.pace(now) {
+            return Err(NotNow::Wait(wait));
         }
-        if self.budget.take_token_request()? {
+        if let Some(retry_at) = self.governor.next_allowed(now) {
+            return Err(NotNow::Refused(Box::new(Error::TokenRequestsThrottled {
+                retry_at,
+                cause: self.throttle_cause(),
+            })));
+        }
+        let exceeded = self
+            .budget
+            .take_token_request()
+            .map_err(|spent| NotNow::Refused(Box::new(quota_error(spent))))?;
+        if exceeded {
             self.events.push_back(Event::TokenAllowanceExceeded {
                 token_requests: self.budget.token_requests(),
                 accounted: self.budget.accounted(),
             });
         }
         self.pacer.record(now);
+        self.governor.record(now);
         self.next_id += 1;
         let id = RequestId(self.next_id);
         let refresh = self
             .held
             .as_ref()
-            .and_then(|held| held.refresh_token.as_ref());
+            .and_then(|held| held.refresh_token.as_ref())
+            .filter(|_| self.refresh_refusals < REFUSALS_BEFORE_CLIENT_CREDENTIALS);
         let (grant, request) = match refresh {
             Some(token) => (
                 Grant::RefreshToken,
@@ -400,7 +493,18 @@ impl TokenManager {
             grant,
             sent_at: now,
         });
-        Ok(Some(TokenRequest { id, grant, request }))
+        Ok(TokenRequest { id, grant, request })
+    }
+
+    /// What made the machine ask for tokens so often, as far as it can tell.
+    fn throttle_cause(&self) -> ThrottleCause {
+        match &self.held {
+            _ if self.stale => ThrottleCause::TokensRefusedByApi,
+            Some(held) if held.lifetime < GOVERNOR_INTERVAL => {
+                ThrottleCause::ShortLifetime(held.lifetime)
+            }
+            _ => ThrottleCause::RepeatedFailures,
+        }
     }
 
     /// Feeds the answer to a token request.
@@ -418,8 +522,17 @@ impl TokenManager {
             return;
         };
         match parsed {
-            Ok(token) => self.adopt(now, id, token),
+            Ok(token) => {
+                if grant == Grant::RefreshToken {
+                    self.refresh_refusals = 0;
+                }
+                self.adopt(now, id, token);
+            }
             Err(error) => {
+                if error.is_over_qps() {
+                    // Denied before the token endpoint: the gateway does not count it.
+                    self.budget.refund_token_request();
+                }
                 self.events.push_back(Event::TokenRequestFailed {
                     id,
                     grant,
@@ -430,7 +543,9 @@ impl TokenManager {
         }
     }
 
-    /// Feeds a transport failure of a token request (it is retried with backoff).
+    /// Feeds a transport failure of a token request. It is retried with backoff, except a
+    /// refused certificate or TLS set-up, which is reported as [`Error::Untrusted`] until the
+    /// quiet period ends. A request that never left (no connection) is not counted.
     pub fn handle_token_failure(
         &mut self,
         now: SystemTime,
@@ -438,13 +553,22 @@ impl TokenManager {
         failure: TransportFailure,
     ) {
         if let Some(grant) = self.take_flight(id) {
+            if failure.kind.never_sent() {
+                self.budget.refund_token_request();
+            }
+            let permanent = failure.kind.is_permanent();
             let failure = Failure::Transport(failure);
             self.events.push_back(Event::TokenRequestFailed {
                 id,
                 grant,
                 failure: failure.clone(),
             });
-            self.back_off(now, failure, None);
+            match failure {
+                Failure::Transport(failure) if permanent => {
+                    self.quiet(now, Error::Untrusted(failure));
+                }
+                failure => self.back_off(now, failure, None),
+            }
         }
     }
 
@@ -453,6 +577,29 @@ impl TokenManager {
     pub fn handle_token_abandoned(&mut self, now: SystemTime, id: RequestId) {
         let _ = now;
         self.take_flight(id);
+    }
+
+    /// The caller decided not to send a token request after all (it had no time left to wait
+    /// for the answer): the request is forgotten, in the budget and the governor too.
+    pub fn handle_token_unsent(&mut self, now: SystemTime, id: RequestId) {
+        if self.take_flight(id).is_some() {
+            self.budget.refund_token_request();
+            self.governor.unrecord(now);
+        }
+    }
+
+    /// Feeds a transport failure of an API call made with `bearer`: a call that never left
+    /// (no connection, a refused certificate) is not counted against the quota.
+    pub fn handle_api_failure(
+        &mut self,
+        now: SystemTime,
+        bearer: &Bearer,
+        failure: &TransportFailure,
+    ) {
+        let _ = (now, bearer);
+        if failure.kind.never_sent() {
+            self.budget.refund_call();
+        }
     }
 
     /// Feeds the status and headers of an API answer to a call made with `bearer`, and says what
@@ -468,9 +615,13 @@ impl TokenManager {
         let quota = QuotaHeaders::from_headers(headers);
         self.budget.observe(&quota, now);
         if let Some(qps) = quota.qps_allotted {
-            self.pacer.set_limit(u32::try_from(qps).ok());
+            self.pacer.set_limit(Some(qps));
         }
         if let Some(denial) = GatewayDenial::from_parts(status, headers) {
+            if denial.code.is_over_qps() && quota.quota_current.is_none() {
+                // Over QPS: denied before counting. (A gateway count given with it is kept.)
+                self.budget.refund_call();
+            }
             return self.handle_api_denial(now, bearer, denial);
         }
         if status == StatusCode::UNAUTHORIZED {
@@ -560,6 +711,7 @@ impl TokenManager {
     }
 
     fn adopt(&mut self, now: SystemTime, id: RequestId, token: crate::wire::token::TokenResponse) {
+        self.used = false;
         let previous_refresh = self
             .held
             .as_mut()
@@ -572,7 +724,14 @@ impl TokenManager {
         };
         let generation = self.generation + 1;
         let leeway = self.config.refresh_leeway();
-        match Held::new(stored, generation, token.expires_in, leeway, Some(id.0)) {
+        match Held::new(
+            stored,
+            generation,
+            token.expires_in,
+            leeway,
+            Some(id.0),
+            Some(now),
+        ) {
             Some(held) => {
                 self.generation = generation;
                 self.events.push_back(Event::TokensChanged(held.stored()));
@@ -620,6 +779,7 @@ impl TokenManager {
             if let Some(held) = self.held.as_mut() {
                 held.refresh_token = None;
             }
+            self.refresh_refusals = self.refresh_refusals.saturating_add(1);
             self.events.push_back(Event::RefreshTokenRefused);
             return;
         }
@@ -644,7 +804,10 @@ impl TokenManager {
             return;
         }
         let error = match error {
-            TokenEndpointError::OAuth(oauth) if oauth.is_permanent() => {
+            // To client credentials, `invalid_grant` refuses the credentials themselves.
+            TokenEndpointError::OAuth(oauth)
+                if oauth.is_permanent() || oauth.is_refresh_token_refused() =>
+            {
                 Error::CredentialsRejected(oauth)
             }
             TokenEndpointError::Gateway(denial)
@@ -683,7 +846,11 @@ impl TokenManager {
             self.hold(
                 now,
                 until,
-                HoldKind::Quiet(Error::Unavailable { attempts, last }),
+                HoldKind::Quiet(Error::Unavailable {
+                    attempts,
+                    last: Box::new(last),
+                    retry_at: until,
+                }),
             );
         } else {
             self.hold(now, until, HoldKind::Backoff);

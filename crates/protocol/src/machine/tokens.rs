@@ -53,12 +53,19 @@ impl Bearer {
     }
 }
 
+/// Shortest time a token is used for, whatever its `expires_in` said: a token that expires
+/// at once still serves the call it was fetched for (and those made along with it) instead of
+/// making the next caller fetch again at once.
+pub const MIN_LIFETIME: Duration = Duration::from_secs(1);
+
 /// What the machine holds: the current tokens and when to renew them.
 #[derive(Debug, Clone)]
 pub(crate) struct Held {
     pub(crate) bearer: Bearer,
     pub(crate) refresh_token: Option<RefreshToken>,
     pub(crate) renew_at: SystemTime,
+    /// Handed out until then: the expiry, or [`MIN_LIFETIME`] after the token arrived.
+    pub(crate) usable_until: SystemTime,
     pub(crate) lifetime: Duration,
     pub(crate) scope: Option<String>,
     /// The request that brought these tokens (`None`: restored from a store).
@@ -66,13 +73,15 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    /// `Some` when the access token is a valid header value (printable ASCII).
+    /// `Some` when the access token is a valid header value (printable ASCII). `arrived_at`:
+    /// when the token arrived from the token endpoint (`None`: restored from a store).
     pub(crate) fn new(
         tokens: StoredTokens,
         generation: u64,
         lifetime: Duration,
         leeway: Duration,
         from_request: Option<u64>,
+        arrived_at: Option<SystemTime>,
     ) -> Option<Self> {
         let mut header =
             HeaderValue::try_from(format!("Bearer {}", tokens.access_token.expose())).ok()?;
@@ -80,10 +89,15 @@ impl Held {
         // Share the bytes once now, so that handing out clones later never allocates.
         let header = header.clone();
         let leeway = leeway.min(lifetime / 2);
-        let renew_at = tokens
-            .expires_at
-            .checked_sub(leeway)
-            .unwrap_or(tokens.expires_at);
+        let floor = arrived_at.map(|at| at + MIN_LIFETIME);
+        let at_least = |at: SystemTime| floor.map_or(at, |floor| at.max(floor));
+        let renew_at = at_least(
+            tokens
+                .expires_at
+                .checked_sub(leeway)
+                .unwrap_or(tokens.expires_at),
+        );
+        let usable_until = at_least(tokens.expires_at);
         Some(Self {
             bearer: Bearer {
                 header,
@@ -93,6 +107,7 @@ impl Held {
             },
             refresh_token: tokens.refresh_token,
             renew_at,
+            usable_until,
             lifetime,
             scope: tokens.scope,
             from_request,

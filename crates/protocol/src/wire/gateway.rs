@@ -157,6 +157,15 @@ impl GatewayCode {
         )
     }
 
+    /// Over the queries per second (the application's or the service's): the gateway denied
+    /// the call before counting it.
+    pub fn is_over_qps(&self) -> bool {
+        matches!(
+            self,
+            GatewayCode::DeveloperOverQps | GatewayCode::ServiceOverQps
+        )
+    }
+
     /// The day's quota is spent: nothing succeeds until the quota resets.
     pub fn is_quota_exhausted(&self) -> bool {
         matches!(self, GatewayCode::DeveloperOverRate)

@@ -204,10 +204,12 @@ impl OAuthError {
         ) || self.gateway_code == Some(GatewayCode::DeveloperInactive)
     }
 
-    /// A passing failure worth retrying with backoff: a 5xx status, the RFC's
+    /// A passing failure worth retrying with backoff: a 5xx, 408 or 429 status, the RFC's
     /// `server_error`/`temporarily_unavailable` codes, or a transient gateway code (over QPS).
     pub fn is_transient(&self) -> bool {
         self.status.is_server_error()
+            || self.status == StatusCode::REQUEST_TIMEOUT
+            || self.status == StatusCode::TOO_MANY_REQUESTS
             || matches!(&self.code, ErrorCode::Other(code) if code == "server_error" || code == "temporarily_unavailable")
             || self
                 .gateway_code
@@ -240,18 +242,35 @@ impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({}, `{}`",
+            "{} ({}): {}",
             self.code.headline(),
-            status_text(self.status),
-            self.code
-        )?;
-        if let Some(description) = self.description.as_deref().map(sanitize_text) {
+            self.details(),
+            self.advice()
+        )
+    }
+}
+
+impl OAuthError {
+    /// What the server said, in a few words: status, code, its sanitised description and the
+    /// gateway code, such as ``HTTP 400 Bad Request, `invalid_grant`, server says "…"``.
+    pub fn details(&self) -> impl fmt::Display + '_ {
+        Details(self)
+    }
+}
+
+struct Details<'a>(&'a OAuthError);
+
+impl fmt::Display for Details<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = self.0;
+        write!(f, "{}, `{}`", status_text(error.status), error.code)?;
+        if let Some(description) = error.description.as_deref().map(sanitize_text) {
             write!(f, ", server says \"{description}\"")?;
         }
-        if let Some(gateway_code) = &self.gateway_code {
+        if let Some(gateway_code) = &error.gateway_code {
             write!(f, ", gateway code {gateway_code}")?;
         }
-        write!(f, "): {}", self.advice())
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@
 
 use crate::secret::{AccessToken, RefreshToken};
 use crate::wire::MAX_BODY_BYTES;
-use crate::wire::gateway::{GatewayDenial, RetryAfter};
+use crate::wire::gateway::{GatewayCode, GatewayDenial, RetryAfter};
 use crate::wire::oauth_error::OAuthError;
 use crate::wire::support::{REDACTED, decode_fields, is_secret_key, sanitize};
 use crate::wire::unexpected::UnexpectedResponse;
@@ -125,6 +125,19 @@ impl TokenEndpointError {
             TokenEndpointError::Gateway(denial) => denial.is_transient(),
             TokenEndpointError::UnsupportedTokenType(_) => false,
             TokenEndpointError::Unexpected(unexpected) => unexpected.is_transient(),
+        }
+    }
+
+    /// Over the queries per second (`ERR_403_DEVELOPER_OVER_QPS`, as a denial or with an
+    /// OAuth body): denied before the token endpoint, so not counted by the gateway.
+    pub fn is_over_qps(&self) -> bool {
+        match self {
+            TokenEndpointError::OAuth(error) => error
+                .gateway_code
+                .as_ref()
+                .is_some_and(GatewayCode::is_over_qps),
+            TokenEndpointError::Gateway(denial) => denial.code.is_over_qps(),
+            _ => false,
         }
     }
 
