@@ -41,7 +41,7 @@ for target in "${targets[@]}"; do
   echo "== fuzz $target for ${seconds}s"
   # New inputs go to corpus/<target> (git-ignored); seeds/<target> (committed) is only read.
   if cargo fuzz run "${flags[@]}" "$target" "corpus/$target" "seeds/$target" -- \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=8192 \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=64 -max_len=8192 \
       -print_final_stats=1 >"$log" 2>&1; then
     grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true
     grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$log" || true

@@ -16,9 +16,11 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
+use bearer_protocol::wire::gateway::MAX_RETRY_AFTER;
 use bearer_protocol::{
-    ApiVerdict, BudgetMode, ClientAuth, Config, Event, Grant, Plan, RequestId, RetryPolicy, Step,
-    StoredTokens, TokenManager, TransportFailure, TransportFailureKind,
+    ApiVerdict, BudgetMode, CertificateProblem, ClientAuth, Config, Event, GOVERNOR_BURST,
+    GOVERNOR_INTERVAL, Grant, MIN_LIFETIME, Plan, RequestId, RetryPolicy, Step, StoredTokens,
+    TokenManager, TransportFailure, TransportFailureKind, WaitReason,
 };
 use http::{HeaderMap, Response, StatusCode};
 use libfuzzer_sys::fuzz_target;
@@ -72,6 +74,11 @@ enum Op {
     /// An API answer to the call made with a bearer handed out earlier (newest first).
     Api(u8, ApiAnswer),
     Budget,
+    PollRenewal,
+    /// The caller decides not to send the request just fetched after all.
+    Unsent,
+    /// An API call made with a bearer handed out earlier failed in the transport.
+    ApiFailure(u8, u8),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -201,6 +208,29 @@ struct Harness {
     latest_refresh: Option<String>,
     bearers: Vec<bearer_protocol::Bearer>,
     issued: u64,
+    /// The time the clock moved forward in all (backward moves do not count).
+    forward: Duration,
+    /// `forward` at each token request sent.
+    sends: Vec<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asker {
+    Call,
+    Token,
+    Renewal,
+}
+
+fn failure_kind(kind: u8) -> TransportFailureKind {
+    match kind % 7 {
+        0 => TransportFailureKind::TimedOut,
+        1 => TransportFailureKind::Interrupted,
+        2 => TransportFailureKind::Connect,
+        3 => TransportFailureKind::Tls,
+        4 => TransportFailureKind::Certificate(CertificateProblem::UnknownIssuer),
+        5 => TransportFailureKind::Certificate(CertificateProblem::Expired),
+        _ => TransportFailureKind::Other,
+    }
 }
 
 fuzz_target!(|scenario: Scenario| run(scenario));
@@ -303,6 +333,8 @@ impl Harness {
             outstanding: Vec::new(),
             latest_refresh,
             bearers: Vec::new(),
+            forward: Duration::ZERO,
+            sends: Vec::new(),
             issued: 0,
         };
         if harness.machine.tokens().is_none() {
@@ -315,8 +347,27 @@ impl Harness {
 
     fn step(&mut self, op: Op) {
         match op {
-            Op::PollCall => self.poll(true),
-            Op::PollToken => self.poll(false),
+            Op::PollCall => self.poll(Asker::Call),
+            Op::PollToken => self.poll(Asker::Token),
+            Op::PollRenewal => self.poll(Asker::Renewal),
+            Op::Unsent => {
+                let Some(last) = self.outstanding.last_mut().filter(|o| !o.closed) else {
+                    return;
+                };
+                last.closed = true;
+                let id = last.id;
+                self.machine.handle_token_unsent(self.now, id);
+                // Never sent: it is not part of the governor's count.
+                self.sends.pop();
+            }
+            Op::ApiFailure(pick, kind) => {
+                let Some(bearer) = self.bearers.iter().rev().nth(usize::from(pick) % 4).cloned()
+                else {
+                    return;
+                };
+                let failure = TransportFailure::new(failure_kind(kind), "fuzz");
+                self.machine.handle_api_failure(self.now, &bearer, &failure);
+            }
             Op::PollTimeout => {
                 let _ = self.machine.poll_timeout();
             }
@@ -336,16 +387,10 @@ impl Harness {
             }
             Op::Fail(pick, kind) => {
                 let Some(id) = self.close(pick) else { return };
-                let kind = match kind % 4 {
-                    0 => TransportFailureKind::TimedOut,
-                    1 => TransportFailureKind::Interrupted,
-                    2 => TransportFailureKind::Connect,
-                    _ => TransportFailureKind::Other,
-                };
                 self.machine.handle_token_failure(
                     self.now,
                     id,
-                    TransportFailure::new(kind, "fuzz"),
+                    TransportFailure::new(failure_kind(kind), "fuzz"),
                 );
             }
             Op::Abandon(pick) => {
@@ -392,6 +437,7 @@ impl Harness {
     fn forward(&mut self, by: Duration) {
         if let Some(now) = self.now.checked_add(by) {
             self.now = now;
+            self.forward += by;
         }
     }
 
@@ -412,7 +458,8 @@ impl Harness {
         Some(target.id)
     }
 
-    fn poll(&mut self, counted: bool) {
+    fn poll(&mut self, asker: Asker) {
+        let counted = asker == Asker::Call;
         let now = self.now;
         let timeout = self.timeout;
         // A request unanswered for the time-out (either way the clock moved) is abandoned.
@@ -426,10 +473,10 @@ impl Harness {
         }
         self.outstanding
             .retain(|o| !o.closed || o.sent_at + timeout * 4 > now);
-        let step = if counted {
-            self.machine.poll_call(now)
-        } else {
-            self.machine.poll_token(now)
+        let step = match asker {
+            Asker::Call => self.machine.poll_call(now),
+            Asker::Token => self.machine.poll_token(now),
+            Asker::Renewal => self.machine.poll_renewal(now),
         };
         match step {
             Step::Fetch(request) => {
@@ -464,11 +511,12 @@ impl Harness {
                     closed: false,
                 });
                 self.check_budget();
+                self.check_governor();
             }
             Step::Authorized(bearer) => {
                 assert!(
-                    now < bearer.expires_at(),
-                    "bearer handed out at or past its expiry"
+                    now < bearer.expires_at() + MIN_LIFETIME,
+                    "bearer handed out past its expiry (and the floor of a token expiring at once)"
                 );
                 if counted {
                     self.check_budget();
@@ -483,14 +531,30 @@ impl Harness {
                     wait.until > now,
                     "a wait that is not in the future: {wait:?}"
                 );
-                assert!(
-                    wait.until <= now + self.wait_bound,
-                    "a wait too long: {wait:?}"
-                );
+                // The gateway's `Retry-After` is believed up to its cap; every other wait is
+                // bounded by the configuration.
+                let bound = match wait.reason {
+                    WaitReason::RetryAfter => MAX_RETRY_AFTER,
+                    _ => self.wait_bound,
+                };
+                assert!(wait.until <= now + bound, "a wait too long: {wait:?}");
             }
             Step::Fail(error) => {
                 let _ = (error.to_string(), error.is_temporary());
             }
+        }
+    }
+
+    /// Over any span of forward time, at most a burst of token requests plus one per
+    /// interval, whatever the answers.
+    fn check_governor(&mut self) {
+        self.sends.push(self.forward);
+        for (k, earlier) in self.sends.iter().enumerate() {
+            let span = self.forward - *earlier;
+            let allowed =
+                u64::from(GOVERNOR_BURST) + span.as_secs() / GOVERNOR_INTERVAL.as_secs();
+            let sent = (self.sends.len() - k) as u64;
+            assert!(sent <= allowed, "{sent} token requests within {span:?}");
         }
     }
 

@@ -5,8 +5,62 @@
 //! 200); then `Name: value` lines up to the first empty line (lines that are not a valid header
 //! are skipped; `\r\n` or `\n`); the rest, byte for byte, is the body.
 
+//!
+//! It also installs [`CappedAllocator`], so that an allocation sized by input is a crash.
+
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// The largest single allocation a target may make: 64 MiB. Nothing the protocol or the
+/// sandbox parses needs more than a few kilobytes, so a larger request means a size taken from
+/// input without a clamp (a `Vec::with_capacity(header_value)`).
+pub const MAX_ALLOCATION: usize = 64 << 20;
+
+/// The system allocator, aborting on any allocation above [`MAX_ALLOCATION`]. libFuzzer's own
+/// `-malloc_limit_mb` works through a sanitizer's malloc hooks, which the stable toolchain's
+/// `--sanitizer none` build does not have; this enforces the same rule, and libFuzzer reports
+/// the abort as a crash with its input.
+pub struct CappedAllocator;
+
+// SAFETY: every call is passed to `System` unchanged; the only addition is an abort before
+// an oversized request, which allocates nothing.
+unsafe impl GlobalAlloc for CappedAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        check(layout.size());
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        check(layout.size());
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, that is from `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        check(new_size);
+        // SAFETY: as for `dealloc`, and the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn check(size: usize) {
+    if size > MAX_ALLOCATION {
+        // No allocation here: write the reason with a fixed buffer, then abort.
+        use std::io::Write as _;
+        let _ = std::io::stderr().write_all(b"allocation above MAX_ALLOCATION: sized by input?\n");
+        std::process::abort();
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CappedAllocator = CappedAllocator;
 
 /// Splits `data` into the status line, the header block and the body.
 fn split(data: &[u8]) -> (&[u8], &[u8], &[u8]) {

@@ -3,7 +3,8 @@
 mod common;
 
 use bearer_protocol::{
-    Config, Event, Grant, Plan, Step, TokenManager, TransportFailure, TransportFailureKind,
+    Config, Event, GOVERNOR_BURST, GOVERNOR_INTERVAL, Grant, MAX_QPS, MIN_LIFETIME, Plan, Step,
+    TokenManager, TransportFailure, TransportFailureKind,
 };
 use common::*;
 use http::{Response, StatusCode};
@@ -13,7 +14,12 @@ use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone)]
 enum Answer {
-    Issue { with_refresh: bool, expires_in: u16 },
+    Issue {
+        with_refresh: bool,
+        expires_in: u16,
+    },
+    /// A token whose `expires_in` is this raw JSON: zero in every spelling, a duplicate key.
+    OddLifetime(&'static str),
     InvalidGrant,
     InvalidClient,
     Fault(Fault),
@@ -30,11 +36,29 @@ enum Op {
     /// Answer the outstanding request chosen by index (oldest first), possibly a stale one.
     Answer(usize, Answer),
     ApiAnswer(u16),
+    /// An API answer carrying quota, QPS and `Retry-After` headers at extreme values.
+    ApiHeaders(usize),
 }
+
+/// Headers a gateway (or anything echoing input) might send, at the edges of their ranges.
+const EXTREME_HEADERS: &[(&str, &str)] = &[
+    ("x-plan-qps-allotted", "4294967295"),
+    ("x-plan-qps-allotted", "18446744073709551615"),
+    ("x-plan-qps-allotted", "0"),
+    ("x-plan-quota-allotted", "18446744073709551615"),
+    ("x-plan-quota-allotted", "0"),
+    ("x-plan-quota-current", "18446744073709551615"),
+    ("x-plan-quota-reset", "Fri, 31 Dec 9999 23:59:59 GMT"),
+    ("x-plan-quota-reset", "Thu, 01 Jan 1970 00:00:00 GMT"),
+    ("retry-after", "18446744073709551615"),
+];
 
 fn answer() -> impl Strategy<Value = Answer> {
     prop_oneof![
         4 => (any::<bool>(), 0u16..7200).prop_map(|(with_refresh, expires_in)| Answer::Issue { with_refresh, expires_in }),
+        2 => prop_oneof![
+            Just("0"), Just(r#""0""#), Just("0.5"), Just(r#"3600,"expires_in":0"#), Just("1"),
+        ].prop_map(Answer::OddLifetime),
         1 => Just(Answer::InvalidGrant),
         1 => Just(Answer::InvalidClient),
         1 => prop_oneof![
@@ -57,6 +81,29 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u16..4000).prop_map(Op::Back),
         5 => (0usize..3, answer()).prop_map(|(i, a)| Op::Answer(i, a)),
         2 => prop_oneof![Just(200u16), Just(401), Just(403), Just(500)].prop_map(Op::ApiAnswer),
+        2 => (0..EXTREME_HEADERS.len()).prop_map(Op::ApiHeaders),
+    ]
+}
+
+/// A server gone wrong, asked again and again with little time passing: tokens that expire at
+/// once, refused refresh tokens, an API refusing every token, failures, extreme headers.
+fn hostile_op() -> impl Strategy<Value = Op> {
+    let answer = prop_oneof![
+        3 => prop_oneof![Just("0"), Just(r#""0""#), Just("0.5"), Just(r#"3600,"expires_in":0"#)]
+            .prop_map(Answer::OddLifetime),
+        2 => Just(Answer::InvalidGrant),
+        1 => Just(Answer::Fault(Fault::ServerError)),
+        1 => Just(Answer::TransportFailure),
+        1 => Just(Answer::Abandon),
+        1 => (any::<bool>(), 0u16..3).prop_map(|(with_refresh, expires_in)| Answer::Issue { with_refresh, expires_in }),
+    ];
+    prop_oneof![
+        6 => Just(Op::PollCall),
+        2 => Just(Op::PollToken),
+        2 => (0u32..40).prop_map(Op::Forward),
+        6 => (0usize..2, answer).prop_map(|(i, a)| Op::Answer(i, a)),
+        3 => Just(Op::ApiAnswer(401)),
+        1 => (0..EXTREME_HEADERS.len()).prop_map(Op::ApiHeaders),
     ]
 }
 
@@ -66,7 +113,7 @@ struct Outstanding {
     closed: bool,
 }
 
-fn issue(n: u32, with_refresh: bool, expires_in: u16) -> Response<Vec<u8>> {
+fn issue(n: u32, with_refresh: bool, expires_in: &str) -> Response<Vec<u8>> {
     let refresh = if with_refresh {
         format!(r#","refresh_token":"rt{n:022}""#)
     } else {
@@ -96,6 +143,9 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
     let mut latest_refresh: Option<String> = None;
     let mut issued = 0u32;
     let mut last_bearer = None;
+    // Every token request sent, with the time the clock had moved forward in all by then.
+    let mut sends: Vec<Duration> = Vec::new();
+    let mut forward = Duration::ZERO;
 
     for op in ops {
         match op {
@@ -133,15 +183,38 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
                             sent_at: now,
                             closed: false,
                         });
-                        if let Some(limit) = plan {
-                            prop_assert!(machine.budget(now).calls_used <= limit);
+                        // A call is left for the call the token is for.
+                        let budget = machine.budget(now);
+                        if let Some(limit) = budget.calls_allowed {
+                            prop_assert!(budget.calls_used < limit, "{:?}", budget);
+                        }
+                        // The governor: over any span of forward time, at most a burst plus
+                        // one request per interval, whatever the answers.
+                        sends.push(forward);
+                        for (k, earlier) in sends.iter().enumerate() {
+                            let span = forward - *earlier;
+                            let allowed = u64::from(GOVERNOR_BURST)
+                                + span.as_secs() / GOVERNOR_INTERVAL.as_secs();
+                            let sent = (sends.len() - k) as u64;
+                            prop_assert!(
+                                sent <= allowed,
+                                "{} token requests within {:?}",
+                                sent,
+                                span
+                            );
                         }
                     }
                     Step::Authorized(bearer) => {
-                        prop_assert!(now < bearer.expires_at(), "expired token handed out");
+                        // Tokens are handed out until they expire, or for the floor of a
+                        // token that expires at once.
+                        prop_assert!(
+                            now < bearer.expires_at() + MIN_LIFETIME,
+                            "expired token handed out"
+                        );
                         if counted {
-                            if let Some(limit) = plan {
-                                let used = machine.budget(now).calls_used;
+                            let budget = machine.budget(now);
+                            if let Some(limit) = budget.calls_allowed {
+                                let used = budget.calls_used;
                                 prop_assert!(used <= limit, "budget passed: {} > {}", used, limit);
                             }
                         }
@@ -156,7 +229,10 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
                     }
                 }
             }
-            Op::Forward(secs) => now += Duration::from_secs(secs.into()),
+            Op::Forward(secs) => {
+                now += Duration::from_secs(secs.into());
+                forward += Duration::from_secs(secs.into());
+            }
             Op::Back(secs) => now -= Duration::from_secs(secs.into()),
             Op::Answer(index, answer) => {
                 let Some(target) = outstanding.iter_mut().rev().nth(index) else {
@@ -170,7 +246,11 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
                         expires_in,
                     } => {
                         issued += 1;
-                        issue(issued, with_refresh, expires_in)
+                        issue(issued, with_refresh, &expires_in.to_string())
+                    }
+                    Answer::OddLifetime(expires_in) => {
+                        issued += 1;
+                        issue(issued, true, expires_in)
                     }
                     Answer::InvalidGrant => json(
                         StatusCode::BAD_REQUEST,
@@ -209,6 +289,19 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
                 let _ =
                     machine.handle_api_response(now, bearer, response.status(), response.headers());
             }
+            Op::ApiHeaders(index) => {
+                let Some(bearer) = &last_bearer else { continue };
+                let (name, value) = EXTREME_HEADERS[index];
+                let response = Response::builder()
+                    .status(200)
+                    .header(name, value)
+                    .body(Vec::<u8>::new())
+                    .unwrap();
+                let _ =
+                    machine.handle_api_response(now, bearer, response.status(), response.headers());
+                let qps = machine.budget(now).queries_per_second;
+                prop_assert!(qps.is_none_or(|qps| qps <= MAX_QPS), "{:?}", qps);
+            }
         }
         while let Some(event) = machine.poll_event() {
             if let Event::TokensChanged(tokens) = event {
@@ -224,6 +317,11 @@ proptest! {
 
     #[test]
     fn invariants_hold_without_a_plan(ops in prop::collection::vec(op(), 1..120)) {
+        run(ops, None)?;
+    }
+
+    #[test]
+    fn the_governor_bounds_token_requests_whatever_the_answers(ops in prop::collection::vec(hostile_op(), 1..400)) {
         run(ops, None)?;
     }
 

@@ -141,7 +141,7 @@ impl Budget {
     /// Counts an API call, or refuses it (enforcing mode) when it would eat into the reserve.
     pub(crate) fn take_call(&mut self, reserve: u64) -> Result<(), Spent> {
         self.check(1 + reserve)?;
-        self.used += 1;
+        self.used = self.used.saturating_add(1);
         Ok(())
     }
 
@@ -150,7 +150,7 @@ impl Budget {
     /// allowance of token requests.
     pub(crate) fn take_token_request(&mut self) -> Result<bool, Spent> {
         self.check(2)?;
-        self.used += 1;
+        self.used = self.used.saturating_add(1);
         self.token_requests = self.token_requests.saturating_add(1);
         Ok(self.token_requests > self.accounted)
     }
@@ -179,9 +179,7 @@ impl Budget {
         if self.mode == BudgetMode::Observe {
             return Ok(());
         }
-        let over_limit = self
-            .allowed
-            .is_some_and(|allowed| self.used.saturating_add(needed) > allowed);
+        let over_limit = self.left().is_some_and(|left| left < needed);
         if self.exhausted_until.is_some() || over_limit {
             return Err(Spent {
                 resets_at: self.exhausted_until.unwrap_or(self.resets_at()),

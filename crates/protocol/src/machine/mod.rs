@@ -323,10 +323,11 @@ impl TokenManager {
         self.poll(now, Asker::Token)
     }
 
-    /// What a background renewer does at [`poll_timeout`](Self::poll_timeout): renew the
-    /// token if it is due and was used since it arrived. Handing it out here is not a use, so
-    /// an idle client stops renewing after one renewal; its next call fetches a token when
-    /// it needs one.
+    /// What a background renewer does at [`poll_timeout`](Self::poll_timeout): as
+    /// [`poll_token`](Self::poll_token), but handing the token out here is not a use of it.
+    /// Since `poll_timeout` names a renewal only for a token used since it arrived, an idle
+    /// client's renewer stops after one renewal; its next call fetches a token when it needs
+    /// one.
     pub fn poll_renewal(&mut self, now: SystemTime) -> Step {
         self.poll(now, Asker::Renewal)
     }
@@ -364,19 +365,10 @@ impl TokenManager {
             .as_ref()
             .is_some_and(|held| !self.stale && now < held.usable_until);
         let due = self.held.as_ref().is_none_or(|held| now >= held.renew_at) || !usable;
-        let fetching_allowed = self.in_flight.is_none()
-            && self.hold.is_none()
-            && (asker != Asker::Renewal || self.used);
+        let fetching_allowed = self.in_flight.is_none() && self.hold.is_none();
 
         if usable && !(due && fetching_allowed) {
             return self.authorize(now, asker);
-        }
-        if asker == Asker::Renewal && !self.used {
-            // Nothing in use to renew; the next call fetches when it needs a token.
-            return Step::Wait(Wait {
-                until: self.held.as_ref().map_or(now, |held| held.renew_at),
-                reason: WaitReason::Backoff,
-            });
         }
         if let Some(flight) = &self.in_flight {
             return Step::Wait(Wait {
