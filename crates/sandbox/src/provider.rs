@@ -316,8 +316,7 @@ impl Provider {
         if self.config.quota_headers {
             if let Some(app) = app.and_then(|i| self.platform.apps.get(i)) {
                 app.usage
-                    .headers(now, &self.config.plan)
-                    .write_to(response.headers_mut());
+                    .write_headers(now, &self.config.plan, response.headers_mut());
             }
         }
         response
