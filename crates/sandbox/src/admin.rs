@@ -4,6 +4,7 @@
 use crate::developer::{json_body, method_not_allowed, not_found, plan_json, refused, segments};
 use crate::error::ProviderError;
 use crate::faults::{Effect, Fault, FaultTarget};
+use crate::hold::{HoldId, MAX_OPEN_HOLDS};
 use crate::platform::AppKeys;
 use crate::provider::{Provider, later};
 use crate::quota::unix_secs;
@@ -48,6 +49,18 @@ struct FaultRequest {
     count: Option<usize>,
     delay_ms: Option<u64>,
     error: Option<String>,
+    retry_after: Option<u64>,
+    headers: Option<HeaderList>,
+    expires_in: Option<String>,
+}
+
+/// The `headers` of a fault: `{"Name": "value", …}`, or `[["Name", "value"], …]` to send a name
+/// more than once.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HeaderList {
+    Map(std::collections::BTreeMap<String, String>),
+    Pairs(Vec<(String, String)>),
 }
 
 #[derive(Deserialize)]
@@ -149,6 +162,27 @@ pub(crate) fn handle(
             ok(serde_json::json!({ "cleared": cleared }))
         }
         ["faults"] => method_not_allowed("GET, POST, DELETE"),
+        ["holds"] if get => ok(serde_json::json!({
+            "held": provider.held_count(),
+            "holds": provider.holds(),
+        })),
+        ["holds"] if method == Method::DELETE => {
+            let released = provider.release_all_holds();
+            released_holds(serde_json::json!({ "released": released }))
+        }
+        ["holds"] => method_not_allowed("GET, DELETE"),
+        ["holds", id, "release"] if post => match id.parse::<u64>() {
+            Ok(id) => {
+                let released = provider.release_hold(HoldId::from_number(id));
+                released_holds(serde_json::json!({ "released": released }))
+            }
+            Err(_) => platform_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The hold id is the number POST /admin/faults returned",
+            ),
+        },
+        ["holds", _, "release"] => method_not_allowed("POST"),
         ["clock"] if get => ok(clock_json(now)),
         ["clock"] => method_not_allowed("GET"),
         ["clock", "advance"] if post => {
@@ -217,9 +251,20 @@ fn application_action(provider: &mut Provider, app: &str, action: &str) -> Respo
     }
 }
 
+/// An answer that released holds: the server wakes their answers.
+fn released_holds(body: serde_json::Value) -> Response<Vec<u8>> {
+    let mut response = ok(body);
+    response.extensions_mut().insert(Effect::Release);
+    response
+}
+
+/// The fault kinds of `POST /admin/faults`.
+const FAULT_KINDS: &str = "server_error, bad_gateway, service_unavailable, connection_reset, delay, truncated_body, error_in_200, invalid_token, invalid_grant, over_qps, over_rate, too_many_requests, headers, expires_in, hold";
+
 fn inject(provider: &mut Provider, request: FaultRequest) -> Response<Vec<u8>> {
     let bad =
         |description: &str| platform_error(StatusCode::BAD_REQUEST, "invalid_request", description);
+    let mut hold = None;
     let fault = match request.kind.as_str() {
         "server_error" => Fault::ServerError,
         "bad_gateway" => Fault::BadGateway,
@@ -243,18 +288,55 @@ fn inject(provider: &mut Provider, request: FaultRequest) -> Response<Vec<u8>> {
             }
             Fault::ErrorIn200(code)
         }
-        _ => {
-            return bad(
-                "kind must be one of server_error, bad_gateway, service_unavailable, connection_reset, delay, truncated_body, error_in_200",
-            );
+        "invalid_token" => Fault::InvalidToken,
+        "invalid_grant" => Fault::InvalidGrant,
+        "over_qps" => Fault::OverQps {
+            retry_after: request.retry_after,
+        },
+        "over_rate" => Fault::OverRate,
+        "too_many_requests" => Fault::TooManyRequests {
+            retry_after: request.retry_after,
+        },
+        "headers" => {
+            let checked = match request.headers {
+                Some(HeaderList::Map(map)) => Fault::headers(map),
+                Some(HeaderList::Pairs(pairs)) => Fault::headers(pairs),
+                None => return bad("headers needs \"headers\": {\"Name\": \"value\", …}"),
+            };
+            match checked {
+                Ok(fault) => fault,
+                Err(error) => return refused(&error),
+            }
         }
+        "expires_in" => match request.expires_in.map(Fault::expires_in) {
+            Some(Ok(fault)) => fault,
+            Some(Err(error)) => return refused(&error),
+            None => return bad("expires_in needs \"expires_in\": the raw JSON text, e.g. \"0\""),
+        },
+        "hold" => match provider.new_hold_capped() {
+            Some(id) => {
+                hold = Some(id);
+                Fault::Hold(id)
+            }
+            None => {
+                return platform_error(
+                    StatusCode::CONFLICT,
+                    "too_many_holds",
+                    &format!(
+                        "{MAX_OPEN_HOLDS} holds are open; release some (POST /admin/holds/{{id}}/release or DELETE /admin/holds)"
+                    ),
+                );
+            }
+        },
+        _ => return bad(&format!("kind must be one of {FAULT_KINDS}")),
     };
     let target = request.target.unwrap_or(FaultTarget::Any);
     let queued = provider.inject(target, fault, request.count.unwrap_or(1));
-    respond::json(
-        StatusCode::CREATED,
-        &serde_json::json!({ "queued": queued, "pending": provider.pending_faults() }),
-    )
+    let mut body = serde_json::json!({ "queued": queued, "pending": provider.pending_faults() });
+    if let Some(id) = hold {
+        body["hold"] = id.get().into();
+    }
+    respond::json(StatusCode::CREATED, &body)
 }
 
 fn settings_json(provider: &Provider) -> serde_json::Value {

@@ -113,7 +113,7 @@ pub(crate) fn handle(
     request: &Request<Vec<u8>>,
 ) -> Response<Vec<u8>> {
     provider.totals.api_calls += 1;
-    provider.through_gateway(now, FaultTarget::Api, |provider| {
+    provider.through_gateway(now, FaultTarget::Api, request, |provider| {
         answer(provider, now, request)
     })
 }
@@ -251,7 +251,7 @@ fn invalid_request(realm: &str, description: &str) -> Response<Vec<u8>> {
 }
 
 /// An unknown, expired or revoked token: 401 `invalid_token`.
-fn invalid_token(realm: &str) -> Response<Vec<u8>> {
+pub(crate) fn invalid_token(realm: &str) -> Response<Vec<u8>> {
     challenge(
         StatusCode::UNAUTHORIZED,
         &format!(

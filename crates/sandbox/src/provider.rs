@@ -8,6 +8,7 @@
 use crate::counters::{Counters, Totals};
 use crate::error::ProviderError;
 use crate::faults::{Fault, FaultQueue, FaultTarget, PendingFault};
+use crate::hold::Holds;
 use crate::keys::KeyGen;
 use crate::platform::{AppKeys, ApplicationInfo, Plan, Platform};
 use crate::token::TokenStore;
@@ -69,6 +70,7 @@ pub struct Provider {
     pub(crate) platform: Platform,
     pub(crate) tokens: TokenStore,
     pub(crate) faults: FaultQueue,
+    pub(crate) holds: Holds,
     pub(crate) totals: Totals,
 }
 
@@ -100,6 +102,7 @@ impl Provider {
             platform: Platform::default(),
             tokens: TokenStore::default(),
             faults: FaultQueue::default(),
+            holds: Holds::default(),
             totals: Totals::default(),
         }
     }
@@ -281,26 +284,34 @@ impl Provider {
     }
 
     /// Answers a call to `endpoint` (`Token` or `Api`) through the gateway: the next fault for
-    /// it replaces the answer, or wraps it with an effect; otherwise `answer` gives the answer
-    /// and the application it is attributed to, marked as the gateway's.
+    /// it replaces the answer, or wraps it (rewritten, or with an effect); otherwise `answer`
+    /// gives the answer and the application it is attributed to, marked as the gateway's.
     pub(crate) fn through_gateway(
         &mut self,
         now: SystemTime,
         endpoint: FaultTarget,
+        request: &Request<Vec<u8>>,
         answer: impl FnOnce(&mut Provider) -> (Option<usize>, Response<Vec<u8>>),
     ) -> Response<Vec<u8>> {
-        let mut effect = None;
+        let mut wrapping = None;
         if let Some(fault) = self.faults.take(endpoint) {
             self.totals.faults_injected += 1;
             if !fault.wraps_answer() {
-                return fault.replacement();
+                return fault.replacement(&self.realm(request));
             }
-            effect = fault.wrapping_effect();
+            wrapping = Some(fault);
         }
         let (app, response) = answer(self);
         let mut response = self.finish_gateway(now, app, response);
-        if let Some(effect) = effect {
-            response.extensions_mut().insert(effect);
+        if let Some(fault) = wrapping {
+            fault.rewrite(&mut response);
+            let effect = match fault {
+                Fault::Hold(id) => crate::hold::effect(self, id),
+                fault => fault.wrapping_effect(),
+            };
+            if let Some(effect) = effect {
+                response.extensions_mut().insert(effect);
+            }
         }
         response
     }
@@ -316,8 +327,7 @@ impl Provider {
         if self.config.quota_headers {
             if let Some(app) = app.and_then(|i| self.platform.apps.get(i)) {
                 app.usage
-                    .headers(now, &self.config.plan)
-                    .write_to(response.headers_mut());
+                    .write_headers(now, &self.config.plan, response.headers_mut());
             }
         }
         response

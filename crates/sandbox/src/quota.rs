@@ -5,10 +5,49 @@
 //! counted. Token requests and API calls are counted alike.
 
 use crate::platform::Plan;
-use bearer_protocol::wire::quota::{QuotaHeaders, next_quota_reset};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::time::{SystemTime, UNIX_EPOCH};
+use time::OffsetDateTime;
 
 const DAY: u64 = 86_400;
+
+/// `X-Plan-Quota-Allotted`: the plan's calls per day.
+const QUOTA_ALLOTTED: HeaderName = HeaderName::from_static("x-plan-quota-allotted");
+/// `X-Plan-Quota-Current`: calls counted in the current quota day.
+const QUOTA_CURRENT: HeaderName = HeaderName::from_static("x-plan-quota-current");
+/// `X-Plan-Quota-Reset`: when the day's count returns to 0.
+const QUOTA_RESET: HeaderName = HeaderName::from_static("x-plan-quota-reset");
+/// `X-Plan-QPS-Allotted`: the plan's queries per second.
+const QPS_ALLOTTED: HeaderName = HeaderName::from_static("x-plan-qps-allotted");
+/// `X-Plan-QPS-Current`: calls counted in the current second.
+const QPS_CURRENT: HeaderName = HeaderName::from_static("x-plan-qps-current");
+
+/// The start of the quota day after the one of `now` (the next 00:00 UTC), in Unix seconds.
+pub(crate) fn next_reset(now: SystemTime) -> u64 {
+    (unix_secs(now) / DAY).saturating_add(1).saturating_mul(DAY)
+}
+
+/// A time in the gateway's `X-Plan-Quota-Reset` format, `<Weekday>, <Month> <day>, <yyyy>
+/// <h>:<mm>:<ss> <AM|PM> GMT` with neither the day nor the hour zero-padded, e.g.
+/// `Saturday, July 30, 2016 12:00:00 AM GMT`; `None` beyond the years `time` can represent.
+pub(crate) fn reset_text(unix_secs: u64) -> Option<String> {
+    let t = OffsetDateTime::from_unix_timestamp(i64::try_from(unix_secs).ok()?).ok()?;
+    let (hour, period) = match t.hour() {
+        0 => (12, "AM"),
+        h @ 1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    };
+    Some(format!(
+        "{}, {} {}, {} {hour}:{:02}:{:02} {period} GMT",
+        t.weekday(),
+        t.month(),
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second()
+    ))
+}
 
 /// Why a call was refused by the gateway's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +118,17 @@ impl Usage {
         }
     }
 
-    /// The quota headers the gateway would send now.
-    pub(crate) fn headers(&self, now: SystemTime, plan: &Plan) -> QuotaHeaders {
-        QuotaHeaders {
-            quota_allotted: Some(plan.calls_per_day),
-            quota_current: Some(self.calls_today(now)),
-            quota_reset: Some(next_quota_reset(now)),
-            qps_allotted: Some(u64::from(plan.queries_per_second)),
-            qps_current: Some(self.calls_this_second(now)),
+    /// Sets the quota headers the gateway would send now (replacing any already there).
+    pub(crate) fn write_headers(&self, now: SystemTime, plan: &Plan, headers: &mut HeaderMap) {
+        headers.insert(QUOTA_ALLOTTED, HeaderValue::from(plan.calls_per_day));
+        headers.insert(QUOTA_CURRENT, HeaderValue::from(self.calls_today(now)));
+        if let Some(reset) = reset_text(next_reset(now)) {
+            if let Ok(value) = HeaderValue::try_from(reset) {
+                headers.insert(QUOTA_RESET, value);
+            }
         }
+        headers.insert(QPS_ALLOTTED, HeaderValue::from(plan.queries_per_second));
+        headers.insert(QPS_CURRENT, HeaderValue::from(self.calls_this_second(now)));
     }
 }
 
@@ -117,6 +158,67 @@ mod tests {
         // The next quota day starts at 00:00 UTC.
         assert_eq!(usage.calls_today(at(11 * DAY)), 0);
         assert_eq!(usage.admit(at(11 * DAY), &plan), Ok(()));
+    }
+
+    #[test]
+    fn the_reset_is_the_next_midnight_in_the_gateways_format() {
+        // The provider's documented examples.
+        assert_eq!(
+            reset_text(1_469_836_800).as_deref(),
+            Some("Saturday, July 30, 2016 12:00:00 AM GMT")
+        );
+        assert_eq!(
+            reset_text(1_496_707_200).as_deref(),
+            Some("Tuesday, June 6, 2017 12:00:00 AM GMT")
+        );
+        assert_eq!(
+            reset_text(1_537_401_600).as_deref(),
+            Some("Thursday, September 20, 2018 12:00:00 AM GMT")
+        );
+        // Hours are 12-hour, unpadded; noon is PM.
+        assert_eq!(
+            reset_text(1_496_707_200 + 12 * 3600 + 5 * 60 + 7).as_deref(),
+            Some("Tuesday, June 6, 2017 12:05:07 PM GMT")
+        );
+        assert_eq!(
+            reset_text(1_496_707_200 + 13 * 3600).as_deref(),
+            Some("Tuesday, June 6, 2017 1:00:00 PM GMT")
+        );
+        // Thursday 2024-06-06 10:00 UTC resets at Friday's midnight; midnight itself starts a
+        // day, whose reset is the next midnight.
+        assert_eq!(next_reset(at(1_717_668_000)), 1_717_718_400);
+        assert_eq!(next_reset(at(1_717_718_400)), 1_717_718_400 + DAY);
+        assert_eq!(next_reset(at(1_717_718_399)), 1_717_718_400);
+        assert_eq!(reset_text(u64::MAX), None);
+    }
+
+    #[test]
+    fn the_headers_have_the_gateways_names_and_values() {
+        let plan = Plan {
+            calls_per_day: 5000,
+            queries_per_second: 10,
+        };
+        let mut usage = Usage::default();
+        let now = at(1_717_668_000);
+        usage.admit(now, &plan).unwrap();
+        usage.admit(now, &plan).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-plan-quota-current", HeaderValue::from_static("stale"));
+        usage.write_headers(now, &plan, &mut headers);
+        let text: Vec<String> = headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "x-plan-quota-current: 2",
+                "x-plan-quota-allotted: 5000",
+                "x-plan-quota-reset: Friday, June 7, 2024 12:00:00 AM GMT",
+                "x-plan-qps-allotted: 10",
+                "x-plan-qps-current: 2",
+            ]
+        );
     }
 
     #[test]

@@ -97,16 +97,34 @@ pub(crate) fn over_rate() -> Response<Vec<u8>> {
     )
 }
 
-/// `ERR_403_DEVELOPER_OVER_QPS` with `Retry-After: 1`.
-pub(crate) fn over_qps() -> Response<Vec<u8>> {
+/// `ERR_403_DEVELOPER_OVER_QPS`, with `Retry-After` when given (the gateway sends 1).
+pub(crate) fn over_qps(retry_after: Option<u64>) -> Response<Vec<u8>> {
     let mut response = gateway_page(
         StatusCode::FORBIDDEN,
         "ERR_403_DEVELOPER_OVER_QPS",
         Some("Account Over Queries Per Second Limit"),
         "Developer Over Qps",
     );
-    set(&mut response, http::header::RETRY_AFTER, "1");
+    self::retry_after(&mut response, retry_after);
     response
+}
+
+/// Sets `Retry-After: N` (seconds) when given.
+pub(crate) fn retry_after(response: &mut Response<Vec<u8>>, seconds: Option<u64>) {
+    if let Some(seconds) = seconds {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+}
+
+/// 400 `invalid_grant` "Invalid refresh token", as a Mashery-fronted token endpoint sends it.
+pub(crate) fn invalid_grant() -> Response<Vec<u8>> {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        Some("Invalid refresh token"),
+    )
 }
 
 /// `ERR_403_DEVELOPER_INACTIVE`: the application is not active.
@@ -157,6 +175,6 @@ mod tests {
         assert_eq!(developer_inactive().body().len(), 27);
         assert_eq!(service_not_found().body().len(), 30);
         assert_eq!(service_not_found().status().as_u16(), 596);
-        assert_eq!(over_qps().body(), b"<h1>Developer Over Qps</h1>");
+        assert_eq!(over_qps(Some(1)).body(), b"<h1>Developer Over Qps</h1>");
     }
 }

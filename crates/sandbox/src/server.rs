@@ -6,6 +6,7 @@ use crate::clock::SandboxClock;
 use crate::counters::Counters;
 use crate::error::{ProviderError, SandboxError};
 use crate::faults::{Effect, Fault, FaultTarget};
+use crate::hold::{self, Changes};
 use crate::platform::{AppKeys, ApplicationInfo, Plan};
 use crate::provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 use crate::{respond, tls};
@@ -124,14 +125,16 @@ impl SandboxConfig {
 }
 
 /// What the server's tasks share.
-struct Shared {
+pub(crate) struct Shared {
     provider: Mutex<Provider>,
     clock: SandboxClock,
     max_body: usize,
+    /// Wakes held answers and the tests waiting for them.
+    pub(crate) changes: Changes,
 }
 
 impl Shared {
-    fn with<R>(&self, f: impl FnOnce(&mut Provider) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Provider) -> R) -> R {
         // The provider never panics on input; if it did, its state is still usable.
         let mut provider = self.provider.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut provider)
@@ -205,6 +208,7 @@ impl Prepared {
                 provider: Mutex::new(provider),
                 clock: config.clock,
                 max_body: config.provider.max_body_bytes,
+                changes: Changes::default(),
             }),
             acceptor,
             ca_pem,
@@ -341,6 +345,10 @@ impl Sandbox {
         self.ca_pem.as_deref()
     }
 
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Runs `f` on the provider, under its lock (for anything the helpers below do not cover).
     pub fn with_provider<R>(&self, f: impl FnOnce(&mut Provider) -> R) -> R {
         self.shared.with(f)
@@ -424,6 +432,7 @@ impl Sandbox {
     /// Stops accepting, lets requests in progress finish (up to 2 s), and waits until the server
     /// has stopped.
     pub async fn shutdown(mut self) {
+        self.release_all();
         self.stop.take();
         match self.runner.take() {
             Some(Runner::Task(task)) => {
@@ -439,7 +448,9 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        // Dropping the sender stops the accept loop.
+        // Held answers go, so their connections can finish; dropping the sender stops the
+        // accept loop.
+        self.release_all();
         self.stop.take();
         if let Some(Runner::Thread(thread)) = self.runner.take() {
             let _ = thread.join();
@@ -604,6 +615,8 @@ async fn answer(
     match parts.extensions.remove::<Effect>() {
         None => {}
         Some(Effect::AdvanceClock(by)) => shared.clock.advance(by),
+        Some(Effect::Hold(id)) => hold::wait_released(&shared, id).await,
+        Some(Effect::Release) => shared.changes.notify(),
         Some(Effect::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Effect::Reset) => {
             control.reset.store(true, Ordering::SeqCst);

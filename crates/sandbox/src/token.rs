@@ -94,7 +94,7 @@ pub(crate) fn handle(
         Some("refresh_token") => grants.refresh_token += 1,
         _ => grants.other += 1,
     }
-    provider.through_gateway(now, FaultTarget::Token, |provider| {
+    provider.through_gateway(now, FaultTarget::Token, request, |provider| {
         answer(provider, now, request, form)
     })
 }
@@ -182,11 +182,7 @@ fn answer(
                 if live {
                     issue(provider, now, index)
                 } else {
-                    oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        Some("Invalid refresh token"),
-                    )
+                    respond::invalid_grant()
                 }
             }
         },
@@ -210,7 +206,7 @@ pub(crate) fn deny(
         }
         Denial::OverQps => {
             counters.denied_over_qps += 1;
-            respond::over_qps()
+            respond::over_qps(Some(1))
         }
     }
 }

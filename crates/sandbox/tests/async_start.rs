@@ -5,32 +5,13 @@ mod common;
 use bearer_sandbox::{Sandbox, SandboxClock, SandboxConfig};
 use common::*;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn raw_async(addr: std::net::SocketAddr, request: String) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
-}
 
 #[tokio::test]
 async fn start_serves_on_the_current_runtime_and_shuts_down() {
     let sandbox = Sandbox::start(SandboxConfig::default().app(CLIENT_ID, CLIENT_SECRET))
         .await
         .unwrap();
-    let body = format!(
-        "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=client_credentials"
-    );
-    let answer = raw_async(
-        sandbox.addr(),
-        format!(
-            "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-    .await;
+    let answer = raw_async(sandbox.addr(), raw_client_credentials()).await;
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     let addr = sandbox.addr();
     sandbox.shutdown().await;

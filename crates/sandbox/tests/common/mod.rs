@@ -275,6 +275,25 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// [`raw`] from async code: sends raw bytes on a new connection and reads until it closes.
+pub async fn raw_async(addr: SocketAddr, request: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The raw HTTP/1.1 request of the guide's client_credentials grant, with `Connection: close`.
+pub fn raw_client_credentials() -> String {
+    let body = client_credentials_form(CLIENT_ID, CLIENT_SECRET);
+    format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 /// The status line and the headers that matter of a raw answer, and its body, for snapshots.
 pub fn raw_snapshot(answer: &str) -> String {
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer, ""));
