@@ -1,6 +1,7 @@
 //! The `bearer-sandbox` command line: `bearer-sandbox serve [OPTIONS]`.
 
 use crate::keys;
+use crate::limits::ConnectionLimits;
 use crate::platform::{AppKeys, Plan};
 use crate::provider::ProviderConfig;
 use crate::server::{Sandbox, SandboxConfig};
@@ -69,6 +70,22 @@ pub struct ServeArgs {
     /// With --tls: write the test CA's certificate (PEM) to this file.
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+    /// Close a connection with no request in progress that receives nothing for this long.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
+    pub idle_timeout: u64,
+    /// Close a connection whose request head has not all arrived this long after its first bytes.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = ConnectionLimits::default().header_read_timeout.as_secs())]
+    pub header_read_timeout: u64,
+    /// Close a connection whose request body has not all arrived this long after its head.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = ConnectionLimits::default().body_read_timeout.as_secs())]
+    pub body_read_timeout: u64,
+    /// Most connections open at once; more are refused (503, Connection: close).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = ConnectionLimits::default().max_connections as u64)]
+    pub max_connections: u64,
 }
 
 /// Parses `CLIENT_ID:CLIENT_SECRET`.
@@ -119,6 +136,12 @@ impl ServeArgs {
             },
             apps: self.apps.clone(),
             tls: self.tls,
+            limits: ConnectionLimits {
+                idle_timeout: Duration::from_secs(self.idle_timeout),
+                header_read_timeout: Duration::from_secs(self.header_read_timeout),
+                body_read_timeout: Duration::from_secs(self.body_read_timeout),
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            },
             ..SandboxConfig::default()
         }
     }
@@ -278,6 +301,10 @@ mod tests {
             "--quota-headers",
             "--seed",
             "7",
+            "--idle-timeout",
+            "5",
+            "--max-connections",
+            "3",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command;
@@ -288,6 +315,15 @@ mod tests {
         assert_eq!(config.provider.plan.queries_per_second, 0);
         assert!(config.provider.quota_headers);
         assert_eq!(config.provider.seed, 7);
+        assert_eq!(config.limits.idle_timeout, Duration::from_secs(5));
+        assert_eq!(config.limits.max_connections, 3);
+        assert_eq!(
+            config.limits.header_read_timeout,
+            ConnectionLimits::default().header_read_timeout
+        );
+        for zero in ["--idle-timeout", "--body-read-timeout", "--max-connections"] {
+            assert!(Cli::try_parse_from(["bearer-sandbox", "serve", zero, "0"]).is_err());
+        }
         assert!(Cli::try_parse_from(["bearer-sandbox", "serve", "--ca-out", "x.pem"]).is_err());
     }
 }

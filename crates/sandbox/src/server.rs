@@ -7,6 +7,9 @@ use crate::counters::Counters;
 use crate::error::{ProviderError, SandboxError};
 use crate::faults::{Effect, Fault, FaultTarget};
 use crate::hold::{self, Changes};
+use crate::limits::{
+    self, Activity, ConnCounters, ConnectionLimits, ConnectionStats, OpenConnection,
+};
 use crate::platform::{AppKeys, ApplicationInfo, Plan};
 use crate::provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 use crate::{respond, tls};
@@ -54,6 +57,8 @@ pub struct SandboxConfig {
     pub tls: bool,
     /// The clock the sandbox runs on; default the system clock.
     pub clock: SandboxClock,
+    /// Time-outs and the cap on open connections.
+    pub limits: ConnectionLimits,
 }
 
 impl Default for SandboxConfig {
@@ -64,6 +69,7 @@ impl Default for SandboxConfig {
             apps: Vec::new(),
             tls: false,
             clock: SandboxClock::system(),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -117,6 +123,12 @@ impl SandboxConfig {
         self
     }
 
+    /// Sets the connection time-outs and cap.
+    pub fn limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Sets the seed of generated keys and tokens.
     pub fn seed(mut self, seed: u64) -> Self {
         self.provider.seed = seed;
@@ -131,6 +143,8 @@ pub(crate) struct Shared {
     max_body: usize,
     /// Wakes held answers and the tests waiting for them.
     pub(crate) changes: Changes,
+    limits: ConnectionLimits,
+    connections: Arc<ConnCounters>,
 }
 
 impl Shared {
@@ -209,6 +223,8 @@ impl Prepared {
                 clock: config.clock,
                 max_body: config.provider.max_body_bytes,
                 changes: Changes::default(),
+                limits: config.limits,
+                connections: Arc::default(),
             }),
             acceptor,
             ca_pem,
@@ -333,6 +349,12 @@ impl Sandbox {
     /// Moves the sandbox's clock (and every clone of it) forward.
     pub fn advance(&self, by: Duration) {
         self.shared.clock.advance(by);
+    }
+
+    /// What the server did with connections so far: open now, accepted, refused over the cap,
+    /// closed by each time-out.
+    pub fn connections(&self) -> ConnectionStats {
+        self.shared.connections.stats()
     }
 
     /// Whether it serves HTTPS.
@@ -487,12 +509,17 @@ async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
                     let _ = tcp.set_nodelay(true);
-                    connections.spawn(connection(
-                        tcp,
-                        shared.clone(),
-                        acceptor.clone(),
-                        graceful.watcher(),
-                    ));
+                    let counters = &shared.connections;
+                    match counters.open(shared.limits.max_connections) {
+                        Some(open) => connections.spawn(connection(
+                            tcp,
+                            shared.clone(),
+                            acceptor.clone(),
+                            graceful.watcher(),
+                            open,
+                        )),
+                        None => connections.spawn(counters.clone().refuse(tcp, acceptor.is_none())),
+                    };
                 }
                 // Out of file descriptors and the like: wait a little rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -505,26 +532,44 @@ async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
+/// Serves one connection until it ends or its watchdog closes it.
 async fn connection(
     tcp: TcpStream,
     shared: Arc<Shared>,
     acceptor: Option<TlsAcceptor>,
     watcher: Watcher,
+    open: OpenConnection,
 ) {
     let control = Arc::new(ConnControl::default());
     let io = ConnIo {
+        _open: open,
         tcp,
         control: control.clone(),
     };
-    match acceptor {
-        None => serve_connection(io, shared, control, watcher).await,
-        Some(acceptor) => {
-            if let Ok(Ok(stream)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await
-            {
-                serve_connection(stream, shared, control, watcher).await;
+    let served = {
+        let (shared, control) = (shared.clone(), control.clone());
+        async move {
+            match acceptor {
+                None => serve_connection(io, shared, control, watcher).await,
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await
+                    {
+                        serve_connection(stream, shared, control, watcher).await;
+                    }
+                }
             }
         }
+    };
+    // Counted before the connection is dropped (and closed), so a client that sees the close
+    // sees the count.
+    let watchdog = async {
+        let closed = limits::watchdog(&control.activity, &shared.limits).await;
+        shared.connections.closed(closed);
+    };
+    tokio::select! {
+        () = served => {}
+        () = watchdog => {}
     }
 }
 
@@ -538,10 +583,12 @@ async fn serve_connection<I>(
 {
     let service = service_fn(move |request| answer(request, shared.clone(), control.clone()));
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // The `Date` header comes from the sandbox clock (see `answer`), not from hyper's.
+    // The `Date` header comes from the sandbox clock (see `answer`), not from hyper's; the
+    // connection's watchdog times heads out (hyper's timer would also close idle connections).
     builder
         .http1()
         .timer(TokioTimer::new())
+        .header_read_timeout(None)
         .auto_date_header(false);
     builder
         .http2()
@@ -559,6 +606,7 @@ async fn answer(
     shared: Arc<Shared>,
     control: Arc<ConnControl>,
 ) -> Result<Response<SandboxBody>, Abort> {
+    let _in_flight = control.activity.request();
     let max = shared.max_body;
     // Read past the cap (discarding) up to a drain limit, so the client finishes sending
     // and reads the 413 instead of a reset; beyond that, give up on the connection.
@@ -570,29 +618,20 @@ async fn answer(
         .and_then(|v| v.parse::<u64>().ok());
     let (parts, mut body) = request.into_parts();
     let mut bytes = Vec::new();
-    let mut seen = 0usize;
-    let mut close = false;
-    if declared.is_some_and(|n| n > drain_limit as u64) {
+    let close = if declared.is_some_and(|n| n > drain_limit as u64) {
         // Do not read at all: answer 413 from the declared length.
         bytes.resize(max + 1, 0);
-        close = true;
+        true
     } else {
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else {
-                // The client broke off mid-body.
+        let read = read_body(&mut body, &mut bytes, max, drain_limit);
+        match tokio::time::timeout(shared.limits.body_read_timeout, read).await {
+            Ok(read) => read?,
+            Err(_) => {
+                shared.connections.body_timed_out();
                 return Err(Abort);
-            };
-            if let Ok(data) = frame.into_data() {
-                seen = seen.saturating_add(data.len());
-                let room = (max + 1).saturating_sub(bytes.len());
-                bytes.extend_from_slice(&data[..data.len().min(room)]);
-                if seen > drain_limit {
-                    close = true;
-                    break;
-                }
             }
         }
-    }
+    };
     let oversized = bytes.len() > max;
     let request = Request::from_parts(parts, bytes);
     let now = shared.clock.now();
@@ -634,6 +673,32 @@ async fn answer(
         parts.status = StatusCode::INTERNAL_SERVER_ERROR;
     }
     Ok(Response::from_parts(parts, body))
+}
+
+/// Reads a request body into `bytes`, keeping at most `max + 1` bytes and discarding the rest up
+/// to `drain_limit`; whether the connection must close (more than that was sent). An error when
+/// the client broke off mid-body.
+async fn read_body(
+    body: &mut Incoming,
+    bytes: &mut Vec<u8>,
+    max: usize,
+    drain_limit: usize,
+) -> Result<bool, Abort> {
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(Abort);
+        };
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            let room = (max + 1).saturating_sub(bytes.len());
+            bytes.extend_from_slice(&data[..data.len().min(room)]);
+            if seen > drain_limit {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// The error that makes hyper drop a connection (a reset, a truncated body, a broken request).
@@ -723,11 +788,15 @@ impl Body for SandboxBody {
 #[derive(Debug, Default)]
 struct ConnControl {
     reset: AtomicBool,
+    /// Bytes and requests, for the connection's watchdog.
+    activity: Arc<Activity>,
 }
 
 /// The TCP stream, able to reset itself: once `reset` is set, every operation fails and the
-/// socket is closed with `SO_LINGER` 0, which sends a TCP RST.
+/// socket is closed with `SO_LINGER` 0, which sends a TCP RST. Its slot among the open
+/// connections is given back before the socket closes (fields drop in order).
 struct ConnIo {
+    _open: OpenConnection,
     tcp: TcpStream,
     control: Arc<ConnControl>,
 }
@@ -735,6 +804,16 @@ struct ConnIo {
 impl ConnIo {
     fn is_reset(&self) -> bool {
         self.control.reset.load(Ordering::SeqCst)
+    }
+
+    /// Notes bytes sent, for the watchdog.
+    fn sent(&self, poll: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &poll {
+            if *n > 0 {
+                self.control.activity.sent();
+            }
+        }
+        poll
     }
 }
 
@@ -760,7 +839,12 @@ impl AsyncRead for ConnIo {
         if this.is_reset() {
             return Poll::Ready(Err(reset_error()));
         }
-        Pin::new(&mut this.tcp).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.tcp).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.control.activity.received();
+        }
+        poll
     }
 }
 
@@ -774,7 +858,8 @@ impl AsyncWrite for ConnIo {
         if this.is_reset() {
             return Poll::Ready(Err(reset_error()));
         }
-        Pin::new(&mut this.tcp).poll_write(cx, buf)
+        let poll = Pin::new(&mut this.tcp).poll_write(cx, buf);
+        this.sent(poll)
     }
 
     fn poll_write_vectored(
@@ -786,7 +871,8 @@ impl AsyncWrite for ConnIo {
         if this.is_reset() {
             return Poll::Ready(Err(reset_error()));
         }
-        Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs);
+        this.sent(poll)
     }
 
     fn is_write_vectored(&self) -> bool {
