@@ -37,6 +37,7 @@ pub mod faults;
 mod form;
 pub mod keys;
 mod platform;
+mod portal;
 mod provider;
 mod quota;
 pub mod respond;
