@@ -79,7 +79,9 @@ fn the_portal_is_served_over_tls_with_https_urls() {
     let agent = https_agent(sandbox.ca_pem().unwrap());
     let home = send_with(
         &agent,
-        http::Request::get(sandbox.url("/")).body(Vec::new()).unwrap(),
+        http::Request::get(sandbox.url("/"))
+            .body(Vec::new())
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(home.status, 200);
@@ -92,7 +94,9 @@ fn the_portal_is_served_over_tls_with_https_urls() {
     assert!(home.text().contains(&token_url), "{}", home.text());
     let docs = send_with(
         &agent,
-        http::Request::get(sandbox.url("/io-docs")).body(Vec::new()).unwrap(),
+        http::Request::get(sandbox.url("/io-docs"))
+            .body(Vec::new())
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(docs.status, 200);

@@ -5,7 +5,7 @@ use crate::platform::Plan;
 use crate::quota::HourlyCalls;
 
 /// Width of the drawing, in SVG units.
-pub(crate) const WIDTH: u32 = 480;
+pub(crate) const WIDTH: u32 = 600;
 /// Height of the drawing.
 pub(crate) const HEIGHT: u32 = 200;
 const LEFT: u32 = 36;
@@ -97,8 +97,10 @@ impl UsageChart {
     pub(crate) fn new(hours: &HourlyCalls, calls_today: u64, plan: &Plan) -> Self {
         let token_requests = hours.total_token_requests();
         let api_calls = hours.total_api_calls();
-        let used = share(calls_today, plan.calls_per_day, PLOT_WIDTH);
-        let tokens = share(token_requests, plan.calls_per_day, PLOT_WIDTH).min(used);
+        // A day with calls shows at least a sliver, however large the plan.
+        let visible = |n: u64| share(n, plan.calls_per_day, PLOT_WIDTH).max(u32::from(n > 0) * 2);
+        let used = visible(calls_today).min(PLOT_WIDTH);
+        let tokens = visible(token_requests).min(used);
         let mut gauge = vec![Rect {
             x: LEFT,
             y: GAUGE_Y,
@@ -274,6 +276,8 @@ mod tests {
         let idle = UsageChart::new(&HourlyCalls::default(), 0, &plan);
         assert!(idle.bars.is_empty());
         assert_eq!(idle.gauge.len(), 1);
+        let one = UsageChart::new(&HourlyCalls::default(), 1, &plan);
+        assert_eq!(one.gauge[1].w, 2, "one call of 5000 still shows");
         let hours = HourlyCalls {
             api_calls: [u64::MAX / 48; 24],
             ..HourlyCalls::default()
