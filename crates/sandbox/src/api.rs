@@ -6,6 +6,7 @@ use crate::faults::FaultTarget;
 use crate::form;
 use crate::platform::AppStatus;
 use crate::provider::Provider;
+use crate::quota::CallKind;
 use crate::respond;
 use http::header::{ALLOW, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
@@ -173,7 +174,7 @@ fn answer(
     if app.status != AppStatus::Active {
         return (None, respond::developer_inactive());
     }
-    if let Err(denial) = app.usage.admit(now, &provider.config.plan) {
+    if let Err(denial) = app.usage.admit(now, &provider.config.plan, CallKind::Api) {
         return (Some(index), crate::token::deny(&mut app.counters, denial));
     }
     (Some(index), results(request))

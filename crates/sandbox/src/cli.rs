@@ -207,6 +207,12 @@ fn serve(args: &ServeArgs) -> ExitCode {
             Plan::AUTH_REQUESTS_PER_DAY,
             plan.queries_per_second
         );
+        println!(
+            "portal: {} (I/O Docs: {}, platform team: {})",
+            sandbox.url("/"),
+            sandbox.url("/io-docs"),
+            sandbox.url("/admin")
+        );
         println!("token endpoint: {}", sandbox.token_url());
         println!("api: {}", sandbox.search_url("privacy"));
         if let (Some(path), Some(pem)) = (&args.ca_out, sandbox.ca_pem()) {

@@ -42,16 +42,21 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     })
 }
 
-/// The answer for a refused platform operation.
-pub(crate) fn refused(error: &ProviderError) -> Response<Vec<u8>> {
-    let (status, code) = match error {
+/// The status and error code of a refused platform operation.
+pub(crate) fn refusal(error: &ProviderError) -> (StatusCode, &'static str) {
+    match error {
         ProviderError::UnknownApplication(_) => (StatusCode::NOT_FOUND, "not_found"),
         ProviderError::DuplicateClientId(_) | ProviderError::UsernameTaken(_) => {
             (StatusCode::CONFLICT, "conflict")
         }
         ProviderError::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
         ProviderError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
-    };
+    }
+}
+
+/// The answer for a refused platform operation.
+pub(crate) fn refused(error: &ProviderError) -> Response<Vec<u8>> {
+    let (status, code) = refusal(error);
     platform_error(status, code, &error.to_string())
 }
 

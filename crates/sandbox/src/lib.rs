@@ -39,6 +39,7 @@ mod hold;
 pub mod keys;
 mod limits;
 mod platform;
+mod portal;
 mod provider;
 mod quota;
 pub mod respond;

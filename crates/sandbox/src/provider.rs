@@ -12,7 +12,7 @@ use crate::hold::Holds;
 use crate::keys::KeyGen;
 use crate::platform::{AppKeys, ApplicationInfo, Plan, Platform};
 use crate::token::TokenStore;
-use crate::{admin, api, developer, respond, token};
+use crate::{admin, api, developer, portal, respond, token};
 use http::{Request, Response};
 use std::time::{Duration, SystemTime};
 
@@ -72,6 +72,7 @@ pub struct Provider {
     pub(crate) faults: FaultQueue,
     pub(crate) holds: Holds,
     pub(crate) totals: Totals,
+    pub(crate) portal: portal::Portal,
 }
 
 impl Default for Provider {
@@ -91,6 +92,7 @@ impl Provider {
     /// A provider with no developers and no applications.
     pub fn new(config: ProviderConfig) -> Self {
         let mut keygen = KeyGen::new(config.seed);
+        let portal = portal::Portal::new(config.seed);
         let admin_key = config
             .admin_key
             .clone()
@@ -104,13 +106,15 @@ impl Provider {
             faults: FaultQueue::default(),
             holds: Holds::default(),
             totals: Totals::default(),
+            portal,
         }
     }
 
     /// Answers one request at time `now`. Never panics, whatever the request.
     ///
     /// Routes: `POST /oauth2/token`, `GET /v1/searchoauth`, the developer platform under
-    /// `/platform/`, the platform team's and tests' controls under `/admin/` (see the crate
+    /// `/platform/`, the platform team's and tests' controls under `/admin/`, and the portal's
+    /// pages (`/`, `/signup`, `/signin`, `/account`, `/admin`, `/io-docs`; see the crate
     /// documentation); any other path gets the gateway's 596 `ERR_596_SERVICE_NOT_FOUND`.
     ///
     /// When the answer needs the server to do something a value cannot (reset the connection,
@@ -118,7 +122,9 @@ impl Provider {
     /// its extensions.
     pub fn handle(&mut self, now: SystemTime, request: Request<Vec<u8>>) -> Response<Vec<u8>> {
         let path = request.uri().path();
-        if path == TOKEN_PATH {
+        if portal::owns(path) {
+            portal::handle(self, now, &request)
+        } else if path == TOKEN_PATH {
             token::handle(self, now, &request)
         } else if path == SEARCH_PATH {
             api::handle(self, now, &request)

@@ -63,11 +63,42 @@ pub(crate) fn unix_secs(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// What an admitted call was, for the day's hourly record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// A request to the token endpoint.
+    Token,
+    /// A call to the protected API.
+    Api,
+}
+
+/// Calls admitted in each hour (UTC) of one quota day, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourlyCalls {
+    /// Token requests, hour 0 to 23.
+    pub token_requests: [u64; 24],
+    /// API calls, hour 0 to 23.
+    pub api_calls: [u64; 24],
+}
+
+impl HourlyCalls {
+    /// Token requests of the whole day.
+    pub fn total_token_requests(&self) -> u64 {
+        self.token_requests.iter().sum()
+    }
+
+    /// API calls of the whole day.
+    pub fn total_api_calls(&self) -> u64 {
+        self.api_calls.iter().sum()
+    }
+}
+
 /// One application's usage in the current quota day and second.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Usage {
     day: u64,
     calls: u64,
+    hours: HourlyCalls,
     second: u64,
     in_second: u64,
 }
@@ -79,6 +110,7 @@ impl Usage {
         if secs / DAY != self.day {
             self.day = secs / DAY;
             self.calls = 0;
+            self.hours = HourlyCalls::default();
         }
         if secs != self.second {
             self.second = secs;
@@ -86,8 +118,13 @@ impl Usage {
         }
     }
 
-    /// Admits and counts one call, or says which limit refuses it.
-    pub(crate) fn admit(&mut self, now: SystemTime, plan: &Plan) -> Result<(), Denial> {
+    /// Admits and counts one call of `kind`, or says which limit refuses it.
+    pub(crate) fn admit(
+        &mut self,
+        now: SystemTime,
+        plan: &Plan,
+        kind: CallKind,
+    ) -> Result<(), Denial> {
         self.roll(now);
         if self.calls >= plan.calls_per_day {
             return Err(Denial::OverRate);
@@ -97,7 +134,23 @@ impl Usage {
         }
         self.calls += 1;
         self.in_second += 1;
+        // `roll` made `self.day` the day of `now`, so the hour is within it.
+        let hour = usize::try_from(unix_secs(now) % DAY / 3600).unwrap_or(0);
+        let hours = match kind {
+            CallKind::Token => &mut self.hours.token_requests,
+            CallKind::Api => &mut self.hours.api_calls,
+        };
+        hours[hour] += 1;
         Ok(())
+    }
+
+    /// The calls admitted in each hour of the quota day of `now`.
+    pub(crate) fn hours_today(&self, now: SystemTime) -> HourlyCalls {
+        if unix_secs(now) / DAY == self.day {
+            self.hours
+        } else {
+            HourlyCalls::default()
+        }
     }
 
     /// Calls counted in the quota day of `now`.
@@ -149,15 +202,25 @@ mod tests {
         };
         let mut usage = Usage::default();
         let t = 10 * DAY + 5;
-        assert_eq!(usage.admit(at(t), &plan), Ok(()));
-        assert_eq!(usage.admit(at(t), &plan), Ok(()));
-        assert_eq!(usage.admit(at(t), &plan), Err(Denial::OverQps));
-        assert_eq!(usage.admit(at(t + 1), &plan), Ok(()));
-        assert_eq!(usage.admit(at(t + 2), &plan), Err(Denial::OverRate));
+        assert_eq!(usage.admit(at(t), &plan, CallKind::Api), Ok(()));
+        assert_eq!(usage.admit(at(t), &plan, CallKind::Api), Ok(()));
+        assert_eq!(
+            usage.admit(at(t), &plan, CallKind::Api),
+            Err(Denial::OverQps)
+        );
+        assert_eq!(usage.admit(at(t + 1), &plan, CallKind::Token), Ok(()));
+        assert_eq!(
+            usage.admit(at(t + 2), &plan, CallKind::Api),
+            Err(Denial::OverRate)
+        );
         assert_eq!(usage.calls_today(at(t + 2)), 3);
+        let hours = usage.hours_today(at(t + 2));
+        assert_eq!((hours.api_calls[0], hours.token_requests[0]), (2, 1));
+        assert_eq!(hours.total_api_calls() + hours.total_token_requests(), 3);
         // The next quota day starts at 00:00 UTC.
         assert_eq!(usage.calls_today(at(11 * DAY)), 0);
-        assert_eq!(usage.admit(at(11 * DAY), &plan), Ok(()));
+        assert_eq!(usage.hours_today(at(11 * DAY)), HourlyCalls::default());
+        assert_eq!(usage.admit(at(11 * DAY), &plan, CallKind::Api), Ok(()));
     }
 
     #[test]
@@ -200,8 +263,8 @@ mod tests {
         };
         let mut usage = Usage::default();
         let now = at(1_717_668_000);
-        usage.admit(now, &plan).unwrap();
-        usage.admit(now, &plan).unwrap();
+        usage.admit(now, &plan, CallKind::Api).unwrap();
+        usage.admit(now, &plan, CallKind::Api).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("x-plan-quota-current", HeaderValue::from_static("stale"));
         usage.write_headers(now, &plan, &mut headers);
@@ -229,8 +292,11 @@ mod tests {
         };
         let mut usage = Usage::default();
         for _ in 0..100 {
-            assert_eq!(usage.admit(at(42), &plan), Ok(()));
+            assert_eq!(usage.admit(at(42), &plan, CallKind::Api), Ok(()));
         }
-        assert_eq!(usage.admit(at(42), &plan), Err(Denial::OverRate));
+        assert_eq!(
+            usage.admit(at(42), &plan, CallKind::Api),
+            Err(Denial::OverRate)
+        );
     }
 }

@@ -145,6 +145,8 @@ pub(crate) struct Shared {
     pub(crate) changes: Changes,
     limits: ConnectionLimits,
     connections: Arc<ConnCounters>,
+    /// Connections are TLS: requests carry [`http::uri::Scheme::HTTPS`] in their extensions.
+    tls: bool,
 }
 
 impl Shared {
@@ -225,6 +227,7 @@ impl Prepared {
                 changes: Changes::default(),
                 limits: config.limits,
                 connections: Arc::default(),
+                tls: config.tls,
             }),
             acceptor,
             ca_pem,
@@ -481,7 +484,7 @@ impl Drop for Sandbox {
 }
 
 /// Percent-encodes everything but the URL-unreserved characters.
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -633,7 +636,11 @@ async fn answer(
         }
     };
     let oversized = bytes.len() > max;
-    let request = Request::from_parts(parts, bytes);
+    let mut request = Request::from_parts(parts, bytes);
+    if shared.tls {
+        // The pages write absolute URLs (sample code); HTTP/1.1 requests do not carry a scheme.
+        request.extensions_mut().insert(http::uri::Scheme::HTTPS);
+    }
     let now = shared.clock.now();
     let response = shared.with(|provider| provider.handle(now, request));
     let (mut parts, body) = response.into_parts();

@@ -6,7 +6,7 @@ use crate::faults::FaultTarget;
 use crate::form::{self, Form, FormError};
 use crate::platform::{AppStatus, LiveRefresh};
 use crate::provider::{Provider, later};
-use crate::quota::Denial;
+use crate::quota::{CallKind, Denial};
 use crate::respond::{self, ERROR_CODE, oauth_error};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -163,7 +163,7 @@ fn answer(
     if app.status != AppStatus::Active {
         return (None, invalid_client(&realm, "ERR_403_DEVELOPER_INACTIVE"));
     }
-    if let Err(denial) = app.usage.admit(now, &provider.config.plan) {
+    if let Err(denial) = app.usage.admit(now, &provider.config.plan, CallKind::Token) {
         return (
             Some(index),
             deny(&mut provider.platform.apps[index].counters, denial),

@@ -67,8 +67,37 @@ fn clients_that_do_not_trust_the_test_ca_are_refused() {
         "each sandbox has its own CA"
     );
     let agent = https_agent(sandbox.ca_pem().unwrap());
-    let request = http::Request::get(sandbox.url("/"))
+    let request = http::Request::get(sandbox.url("/nowhere"))
         .body(Vec::new())
         .unwrap();
     assert_eq!(send_with(&agent, request).unwrap().status, 596);
+}
+
+#[test]
+fn the_portal_is_served_over_tls_with_https_urls() {
+    let sandbox = Sandbox::start_blocking(SandboxConfig::default().tls(true)).unwrap();
+    let agent = https_agent(sandbox.ca_pem().unwrap());
+    let home = send_with(
+        &agent,
+        http::Request::get(sandbox.url("/"))
+            .body(Vec::new())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(home.status, 200);
+    assert!(
+        home.header("set-cookie")
+            .is_some_and(|c| c.contains("HttpOnly") && c.contains("SameSite=Strict"))
+    );
+    let token_url = format!("POST {}", sandbox.token_url());
+    assert!(token_url.starts_with("POST https://"));
+    assert!(home.text().contains(&token_url), "{}", home.text());
+    let docs = send_with(
+        &agent,
+        http::Request::get(sandbox.url("/io-docs"))
+            .body(Vec::new())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(docs.status, 200);
 }
