@@ -363,3 +363,33 @@ impl fmt::Debug for TokenState {
         f.debug_struct("TokenState").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Settings;
+    use bearer_protocol::Config;
+
+    fn seed_of(config: Config) -> Option<u64> {
+        let checked = Settings::new(config, "test")
+            .check()
+            .expect("valid settings");
+        checked.state.load().lock().config().seed()
+    }
+
+    #[test]
+    fn each_client_draws_its_own_jitter_seed_unless_one_is_given() {
+        let config = || {
+            Config::builder(
+                "https://api.example.com/oauth2/token",
+                "ysszm2yk7gp5r9ernuaurgcc",
+                "w9t7t48g7H",
+            )
+            .build()
+            .expect("valid configuration")
+        };
+        let (a, b) = (seed_of(config()), seed_of(config()));
+        assert!(a.is_some() && b.is_some());
+        assert_ne!(a, b, "two clients retry on different schedules");
+        assert_eq!(seed_of(config().with_seed(7)), Some(7));
+    }
+}

@@ -507,3 +507,26 @@ fn error_messages() {
         .join("\n")
     );
 }
+
+#[test]
+fn a_background_renewer_renews_only_tokens_in_use() {
+    let (mut machine, mut provider, now) = with_a_token();
+    // The token was used by a call: its renewal is due shortly before it expires.
+    let due = machine
+        .poll_timeout()
+        .expect("a renewal of the token in use");
+    let request = expect_fetch(machine.poll_renewal(due));
+    provider.answer(&mut machine, due, &request);
+    assert_eq!(provider.token_requests(), 2);
+    // Handing the renewed token to the renewer is not a use of it: nobody has used it, so
+    // there is nothing more to renew, however long the client idles (the renewer asks only
+    // when `poll_timeout` names a time).
+    expect_bearer(machine.poll_renewal(due));
+    assert_eq!(machine.poll_timeout(), None);
+    assert_eq!(machine.budget(due + secs(3600)).token_requests, 2);
+    // A call uses a token (fetching one: the last has expired), and renewals resume.
+    let later = now + secs(48 * 3600);
+    assert_eq!(call(&mut machine, &mut provider, later), Ok(StatusCode::OK));
+    assert_eq!(provider.token_requests(), 3);
+    assert!(machine.poll_timeout().is_some());
+}
