@@ -218,27 +218,7 @@ fn call(client: &Client, url: &str, query: &str) -> Result<(), Failure> {
 }
 
 fn print_budget(client: &Client, out: &mut impl Write) -> std::io::Result<()> {
-    let budget = client.budget();
-    let allowed = budget.calls_allowed.map_or_else(
-        || " (the daily allowance is unknown until the gateway says)".to_owned(),
-        |a| format!(" of {a}"),
-    );
-    writeln!(
-        out,
-        "  calls used today: {}{allowed}; token requests {} of the {} accounted; {} call(s) kept back for renewals",
-        budget.calls_used,
-        budget.token_requests,
-        budget.token_requests_accounted,
-        budget.reserved_for_tokens
-    )?;
-    let qps = budget
-        .queries_per_second
-        .map_or_else(|| "unknown".to_owned(), |q| q.to_string());
-    writeln!(
-        out,
-        "  the quota resets {}; queries per second: {qps}",
-        httpdate::fmt_http_date(budget.resets_at)
-    )
+    writeln!(out, "  {}", client.budget())
 }
 
 /// The developer platform's JSON routes, over HTTP.

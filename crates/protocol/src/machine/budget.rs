@@ -1,8 +1,11 @@
 //! The quota budget: calls counted per quota day, token requests against the plan's allowance,
 //! and a reserve so that API traffic never spends the calls that renewals will need.
 
+use super::GOVERNOR_INTERVAL;
 use crate::config::{BudgetMode, Plan};
 use crate::wire::quota::{QuotaHeaders, next_quota_reset};
+use crate::wire::support::http_date;
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 /// A snapshot of the budget, for display and monitoring.
@@ -25,6 +28,34 @@ pub struct BudgetSnapshot {
     pub queries_per_second: Option<u32>,
     /// Whether the gateway said the day's quota is spent.
     pub exhausted: bool,
+}
+
+impl fmt::Display for BudgetSnapshot {
+    /// One line: "calls used today: 6 of 5000; token requests 2 of the 6 accounted; 10 call(s)
+    /// kept back for renewals; the quota resets Tue, 14 Nov 2023 00:00:00 GMT; queries per
+    /// second: 10" (the allowance and the QPS say "unknown" until the plan or the gateway tells).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "calls used today: {}", self.calls_used)?;
+        match self.calls_allowed {
+            Some(allowed) => write!(f, " of {allowed}")?,
+            None => f.write_str(" (the daily allowance is unknown until the gateway says)")?,
+        }
+        write!(
+            f,
+            "; token requests {} of the {} accounted; {} call(s) kept back for renewals; the quota resets {}",
+            self.token_requests,
+            self.token_requests_accounted,
+            self.reserved_for_tokens,
+            http_date(self.resets_at)
+        )?;
+        if self.exhausted {
+            f.write_str(" (spent, as the gateway said)")?;
+        }
+        match self.queries_per_second {
+            Some(qps) => write!(f, "; queries per second: {qps}"),
+            None => f.write_str("; queries per second: unknown"),
+        }
+    }
 }
 
 /// Why the budget refused a send.
@@ -121,7 +152,8 @@ impl Budget {
         let from = valid_until.map_or(now, |until| until.max(now));
         let renewals = match reset.duration_since(from) {
             Ok(gap) if !gap.is_zero() => {
-                let lifetime = lifetime.as_secs().max(1);
+                // Tokens shorter than the governor's interval are not renewed more often.
+                let lifetime = lifetime.as_secs().max(GOVERNOR_INTERVAL.as_secs());
                 gap.as_secs().div_ceil(lifetime).max(1)
             }
             _ => 0,

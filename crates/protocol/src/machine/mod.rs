@@ -490,11 +490,12 @@ impl TokenManager {
 
     /// What made the machine ask for tokens so often, as far as it can tell.
     fn throttle_cause(&self) -> ThrottleCause {
+        // A short lifetime first: tokens that expire at once are also refused by the API.
         match &self.held {
-            _ if self.stale => ThrottleCause::TokensRefusedByApi,
             Some(held) if held.lifetime < GOVERNOR_INTERVAL => {
                 ThrottleCause::ShortLifetime(held.lifetime)
             }
+            _ if self.stale => ThrottleCause::TokensRefusedByApi,
             _ => ThrottleCause::RepeatedFailures,
         }
     }
