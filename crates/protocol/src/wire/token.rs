@@ -40,7 +40,8 @@ const KNOWN_FIELDS: [&str; 5] = [
 /// A successful token response.
 ///
 /// `Debug` masks the tokens and every extra field whose name contains `token`, `secret` or
-/// `password` (an `id_token`, say).
+/// `password` (an `id_token`, say), and shows the other extra fields sanitised (an object or
+/// an array as its sanitised JSON text).
 #[derive(Clone)]
 pub struct TokenResponse {
     /// The access token.
@@ -64,10 +65,12 @@ impl fmt::Debug for TokenResponse {
             .extra
             .iter()
             .map(|(key, value)| {
-                let shown = if is_secret_key(key) && !value.is_null() {
-                    Value::String(REDACTED.to_owned())
-                } else {
-                    value.clone()
+                let shown = match value {
+                    Value::Null => Value::Null,
+                    _ if is_secret_key(key) => Value::String(REDACTED.to_owned()),
+                    Value::String(text) => Value::String(sanitize(text, 200)),
+                    Value::Bool(_) | Value::Number(_) => value.clone(),
+                    other => Value::String(sanitize(&other.to_string(), 200)),
                 };
                 (key.clone(), shown)
             })
