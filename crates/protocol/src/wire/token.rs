@@ -53,7 +53,7 @@ pub struct TokenResponse {
     pub expires_in_given: bool,
     /// The new refresh token, if the response carried one.
     pub refresh_token: Option<RefreshToken>,
-    /// The granted scope, if the response carried one.
+    /// The granted scope, if the response carried one, sanitised (server text).
     pub scope: Option<String>,
     /// Fields this crate does not interpret, kept as they came.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -269,7 +269,7 @@ fn read_token_fields(
         _ => None,
     };
     let scope = match fields.get("scope") {
-        Some(Value::String(scope)) => Some(scope.trim().to_owned()),
+        Some(Value::String(scope)) => Some(sanitize(scope.trim(), 200)),
         Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(
             items
                 .iter()
