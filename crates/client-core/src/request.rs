@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use bearer_protocol::Bearer;
+use bearer_protocol::wire::challenge::BearerChallenge;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, Uri};
 
@@ -51,17 +52,56 @@ pub fn target(uri: &Uri) -> String {
     }
 }
 
-/// The `WWW-Authenticate` challenge of an answer, if any.
+/// The `WWW-Authenticate` challenge of an answer, if any, safe to show: a `Bearer` challenge as
+/// its scheme, realm, error code and sanitised description
+/// (`Bearer realm="…", error="invalid_token", error_description="…"`), any other as its scheme
+/// alone (`Basic challenge`), never a token or other parameters.
 pub fn challenge(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(WWW_AUTHENTICATE)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
+    if let Some(bearer) = BearerChallenge::from_headers(headers) {
+        return Some(bearer.to_string());
+    }
+    let value = headers.get(WWW_AUTHENTICATE)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let scheme = text.split([' ', ',', '\t']).find(|word| !word.is_empty());
+    Some(match scheme {
+        Some(scheme)
+            if scheme.len() <= MAX_SCHEME_CHARS
+                && scheme.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+        {
+            format!("{scheme} challenge")
+        }
+        _ => "an unreadable challenge".to_owned(),
+    })
 }
+
+/// Longest authentication scheme name shown as is (`Negotiate`, `Digest`, `Basic`, …).
+const MAX_SCHEME_CHARS: usize = 12;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_never_show_a_token() {
+        let token = "6mh3cgqvc6d992fd45zc88ue";
+        let letters = "qwertyuiopasdfghjklzxcvbnm";
+        let cases = [
+            (
+                format!(
+                    r#"Bearer realm="api", error="invalid_token", error_description="token {token} expired, access_token={letters}", scope="x""#
+                ),
+                r#"Bearer realm="api", error="invalid_token", error_description="token [redacted] expired, access_token=[redacted]""#,
+            ),
+            (format!("Basic realm=\"{token}\""), "Basic challenge"),
+            (format!("{token}, Basic"), "an unreadable challenge"),
+        ];
+        for (header, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(WWW_AUTHENTICATE, header.parse().unwrap());
+            assert_eq!(challenge(&headers).as_deref(), Some(expected));
+        }
+        assert_eq!(challenge(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn targets_never_show_the_query() {

@@ -70,6 +70,7 @@ use governor::Governor;
 use http::{HeaderMap, StatusCode};
 use pacer::Pacer;
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::{Duration, SystemTime};
 use tokens::Held;
 
@@ -87,7 +88,10 @@ pub enum Grant {
 }
 
 /// A token request for the caller to send.
-#[derive(Debug)]
+///
+/// `Debug` shows the id, the grant, the method, the URI, the header names (the value of
+/// `Authorization` masked, the others shown) and the body's length, never the body: it holds
+/// the client secret and the refresh token.
 #[must_use = "a token request must be sent and its outcome fed back"]
 pub struct TokenRequest {
     /// Pass it back with the outcome.
@@ -96,6 +100,60 @@ pub struct TokenRequest {
     pub grant: Grant,
     /// The request, ready to send.
     pub request: http::Request<Vec<u8>>,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("id", &self.id)
+            .field("grant", &self.grant)
+            .field("method", self.request.method())
+            .field("uri", &shown_uri(self.request.uri()))
+            .field("headers", &ShownHeaders(self.request.headers()))
+            .field("body_len", &self.request.body().len())
+            .finish()
+    }
+}
+
+/// Scheme, host, port and path of a URI: no user information, no query (either may hold a
+/// secret).
+fn shown_uri(uri: &http::Uri) -> String {
+    let mut shown = String::new();
+    if let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) {
+        shown.push_str(scheme);
+        shown.push_str("://");
+        shown.push_str(host);
+        if let Some(port) = uri.port_u16() {
+            shown.push_str(&format!(":{port}"));
+        }
+    }
+    shown.push_str(uri.path());
+    if uri.query().is_some() {
+        shown.push_str("?[redacted]");
+    }
+    shown
+}
+
+/// Header names with their values, the value of every header that carries credentials
+/// (`Authorization`, `Proxy-Authorization`, `Cookie`) masked.
+struct ShownHeaders<'a>(&'a http::HeaderMap);
+
+impl fmt::Debug for ShownHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE].contains(name) {
+                map.entry(&name.as_str(), &crate::wire::support::REDACTED);
+            } else {
+                map.entry(
+                    &name.as_str(),
+                    &crate::wire::support::sanitize(&String::from_utf8_lossy(value.as_bytes()), 80),
+                );
+            }
+        }
+        map.finish()
+    }
 }
 
 /// What the caller should do next.

@@ -29,12 +29,12 @@ pub enum ChallengeError {
     InvalidToken,
     /// `insufficient_scope` (403)
     InsufficientScope,
-    /// Any other code, as sent.
+    /// Any other code, sanitised (server text: at most 80 characters, token-like runs masked).
     Other(String),
 }
 
 impl ChallengeError {
-    /// Reads an `error` parameter: trimmed, case-insensitive; an unknown code is kept (trimmed)
+    /// Reads an `error` parameter: trimmed, case-insensitive; an unknown code is kept, sanitised,
     /// in [`ChallengeError::Other`].
     pub fn parse(code: &str) -> ChallengeError {
         let code = code.trim();
@@ -45,7 +45,7 @@ impl ChallengeError {
         ]
         .into_iter()
         .find(|candidate| candidate.as_str().eq_ignore_ascii_case(code))
-        .unwrap_or_else(|| ChallengeError::Other(code.to_owned()))
+        .unwrap_or_else(|| ChallengeError::Other(crate::wire::support::sanitize(code, 80)))
     }
 
     /// The wire code, e.g. `invalid_token`.
@@ -95,7 +95,8 @@ impl BearerChallenge {
 
     /// The first `Bearer` challenge (scheme case-insensitive) in one `WWW-Authenticate` value,
     /// which may hold several challenges. Parameter names are case-insensitive; the first of a
-    /// repeated parameter wins; values are kept as sent (unescaped).
+    /// repeated parameter wins; values are unescaped and sanitised (server text: control
+    /// characters removed, token-like runs and secret values masked, at most 200 characters).
     pub fn parse(value: &str) -> Option<BearerChallenge> {
         let challenge = parse_challenges(value)
             .into_iter()
@@ -105,7 +106,7 @@ impl BearerChallenge {
                 .params
                 .iter()
                 .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                .map(|(_, value)| value.clone())
+                .map(|(_, value)| crate::wire::support::sanitize_text(value))
         };
         Some(BearerChallenge {
             realm: param("realm"),
@@ -122,6 +123,33 @@ impl BearerChallenge {
     /// retry once.
     pub fn is_invalid_token(&self) -> bool {
         self.error == Some(ChallengeError::InvalidToken)
+    }
+}
+
+impl fmt::Display for BearerChallenge {
+    /// `Bearer realm="…", error="…", error_description="…"`, with the parameters present, each
+    /// sanitised (server text); never the URI or the scope.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::wire::support::sanitize_text;
+        let quoted = |text: &str| sanitize_text(text).replace(['"', '\\'], "'");
+        f.write_str("Bearer")?;
+        let mut separator = " ";
+        if let Some(realm) = &self.realm {
+            write!(f, "{separator}realm=\"{}\"", quoted(realm))?;
+            separator = ", ";
+        }
+        if let Some(error) = &self.error {
+            write!(f, "{separator}error=\"{}\"", quoted(&error.to_string()))?;
+            separator = ", ";
+        }
+        if let Some(description) = &self.description {
+            write!(
+                f,
+                "{separator}error_description=\"{}\"",
+                quoted(description)
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -90,7 +90,7 @@ impl GatewayCode {
         known
             .into_iter()
             .find(|candidate| candidate.as_str().eq_ignore_ascii_case(code))
-            .unwrap_or_else(|| GatewayCode::Other(code.to_owned()))
+            .unwrap_or_else(|| GatewayCode::Other(sanitize(code, 80)))
     }
 
     /// The wire id, e.g. `ERR_403_DEVELOPER_OVER_QPS`.

@@ -37,13 +37,14 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     /// `invalid_scope`
     InvalidScope,
-    /// Any other code, as sent.
+    /// Any other code, sanitised as [`ErrorCode::parse`] says.
     Other(String),
 }
 
 impl ErrorCode {
-    /// Reads an `error` value: trimmed, case-insensitive; an unknown code is kept (trimmed) in
-    /// [`ErrorCode::Other`].
+    /// Reads an `error` value: trimmed, case-insensitive; an unknown code is kept in
+    /// [`ErrorCode::Other`], sanitised (it is server text: at most 80 characters, token-like runs
+    /// and secret values masked).
     ///
     /// ```
     /// use bearer_protocol::wire::oauth_error::ErrorCode;
@@ -63,7 +64,7 @@ impl ErrorCode {
         known
             .into_iter()
             .find(|candidate| candidate.as_str().eq_ignore_ascii_case(code))
-            .unwrap_or_else(|| ErrorCode::Other(code.to_owned()))
+            .unwrap_or_else(|| ErrorCode::Other(sanitize(code, 80)))
     }
 
     /// The wire code, e.g. `invalid_client`.
@@ -141,9 +142,10 @@ pub struct OAuthError {
     pub status: StatusCode,
     /// The `error` field.
     pub code: ErrorCode,
-    /// The `error_description` field.
+    /// The `error_description` field, sanitised when parsed (server text: control characters
+    /// removed, token-like runs and secret values masked, at most 200 characters).
     pub description: Option<String>,
-    /// The `error_uri` field.
+    /// The `error_uri` field, sanitised like the description.
     pub uri: Option<String>,
     /// The gateway's `X-Mashery-Error-Code`, when the answer had one.
     pub gateway_code: Option<GatewayCode>,
@@ -176,8 +178,8 @@ impl OAuthError {
             fields
                 .get(name)
                 .and_then(Value::as_str)
-                .filter(|value| !value.trim().is_empty())
-                .map(str::to_owned)
+                .map(sanitize_text)
+                .filter(|value| !value.is_empty())
         };
         Some(OAuthError {
             status,
@@ -264,6 +266,7 @@ impl fmt::Display for Details<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let error = self.0;
         write!(f, "{}, `{}`", status_text(error.status), error.code)?;
+        // Sanitised again: the fields are public and may have been set by hand.
         if let Some(description) = error.description.as_deref().map(sanitize_text) {
             write!(f, ", server says \"{description}\"")?;
         }

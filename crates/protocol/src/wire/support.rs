@@ -21,6 +21,10 @@ const SNIPPET_WINDOW_BYTES: usize = 4096;
 /// Shortest run of ASCII letters and digits that is masked when it mixes both.
 const MIN_SECRET_RUN: usize = 8;
 
+/// Shortest run of ASCII letters and digits that is masked whatever it holds: no word of
+/// English or of the provider's messages is this long, a letters-only secret or token may be.
+const MIN_ANY_RUN: usize = 20;
+
 /// The first value of a header as text (lossy), trimmed; `None` when absent or blank.
 pub(crate) fn header_text(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     headers.get_all(name).iter().find_map(|value| {
@@ -117,10 +121,13 @@ fn truncate_chars(text: &str, max: usize) -> String {
     }
 }
 
-/// Makes untrusted server text (a description, a detail header) safe to show: control
-/// characters removed, whitespace collapsed, token-like strings masked, at most `max` chars.
+/// Makes untrusted server text (a description, a detail header) safe to show and to keep:
+/// control characters removed, whitespace collapsed, the values of secret-named fields masked
+/// ([`redact_secret_values`]), token-like runs masked ([`redact_runs`]), at most `max` chars.
+/// Applying it again changes nothing more.
 pub(crate) fn sanitize(text: &str, max: usize) -> String {
-    truncate_chars(&normalise_spaces(&redact_runs(text)), max)
+    let masked = redact_runs(&redact_secret_values(&normalise_spaces(text)));
+    truncate_chars(&masked, max)
 }
 
 /// [`sanitize`] with the default length for server text.
@@ -128,15 +135,16 @@ pub(crate) fn sanitize_text(text: &str) -> String {
     sanitize(text, MAX_TEXT_CHARS)
 }
 
-/// Masks every run of at least 8 ASCII letters and digits that holds both a letter and a digit
-/// (access tokens, refresh tokens, secrets, keys).
+/// Masks the runs of ASCII letters and digits that may be a token, a secret or a key: every run
+/// of at least 8 that holds both a letter and a digit, and every run of at least 20 whatever it
+/// holds. (A shorter letters-only secret is not recognisable as one here.)
 pub(crate) fn redact_runs(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         let mixed =
             run.chars().any(|c| c.is_ascii_alphabetic()) && run.chars().any(|c| c.is_ascii_digit());
-        if mixed && run.len() >= MIN_SECRET_RUN {
+        if (mixed && run.len() >= MIN_SECRET_RUN) || run.len() >= MIN_ANY_RUN {
             out.push_str(REDACTED);
         } else {
             out.push_str(run);
@@ -203,8 +211,9 @@ fn is_form_key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
-/// Masks the values of secret-named fields, in JSON (`"access_token": "…"`, also in a truncated
-/// body) and in form encoding (`refresh_token=…`).
+/// Masks the values of secret-named fields ([`is_secret_key`]), in JSON (`"access_token": "…"`,
+/// also in a truncated body) and as `name=value` pairs (`refresh_token=…`, in a form body or
+/// inside a sentence or a JSON string).
 pub(crate) fn redact_secret_values(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -212,10 +221,16 @@ pub(crate) fn redact_secret_values(text: &str) -> String {
     while let Some(&c) = chars.get(i) {
         if c == '"' {
             let (key, after_key, _) = scan_json_string(&chars, i);
+            let colon = skip_spaces(&chars, after_key);
+            if chars.get(colon) != Some(&':') {
+                // Not a key: read its content like any text, `name=value` pairs and all.
+                out.push(c);
+                i += 1;
+                continue;
+            }
             push_slice(&mut out, &chars, i, after_key);
             i = after_key;
-            let colon = skip_spaces(&chars, i);
-            if chars.get(colon) != Some(&':') || !is_secret_key(&key) {
+            if !is_secret_key(&key) {
                 continue;
             }
             let value = skip_spaces(&chars, colon + 1);
@@ -235,7 +250,7 @@ pub(crate) fn redact_secret_values(text: &str) -> String {
         let at_boundary = i == 0
             || chars
                 .get(i.wrapping_sub(1))
-                .is_some_and(|p| matches!(p, '&' | '?' | ';') || p.is_whitespace());
+                .is_some_and(|&p| !is_form_key_char(p));
         if at_boundary && is_form_key_char(c) {
             let mut end = i;
             while chars.get(end).is_some_and(|&k| is_form_key_char(k)) {

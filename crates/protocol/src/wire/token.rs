@@ -40,7 +40,8 @@ const KNOWN_FIELDS: [&str; 5] = [
 /// A successful token response.
 ///
 /// `Debug` masks the tokens and every extra field whose name contains `token`, `secret` or
-/// `password` (an `id_token`, say).
+/// `password` (an `id_token`, say), and shows the other extra fields sanitised (an object or
+/// an array as its sanitised JSON text).
 #[derive(Clone)]
 pub struct TokenResponse {
     /// The access token.
@@ -52,7 +53,7 @@ pub struct TokenResponse {
     pub expires_in_given: bool,
     /// The new refresh token, if the response carried one.
     pub refresh_token: Option<RefreshToken>,
-    /// The granted scope, if the response carried one.
+    /// The granted scope, if the response carried one, sanitised (server text).
     pub scope: Option<String>,
     /// Fields this crate does not interpret, kept as they came.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -64,10 +65,12 @@ impl fmt::Debug for TokenResponse {
             .extra
             .iter()
             .map(|(key, value)| {
-                let shown = if is_secret_key(key) && !value.is_null() {
-                    Value::String(REDACTED.to_owned())
-                } else {
-                    value.clone()
+                let shown = match value {
+                    Value::Null => Value::Null,
+                    _ if is_secret_key(key) => Value::String(REDACTED.to_owned()),
+                    Value::String(text) => Value::String(sanitize(text, 200)),
+                    Value::Bool(_) | Value::Number(_) => value.clone(),
+                    other => Value::String(sanitize(&other.to_string(), 200)),
                 };
                 (key.clone(), shown)
             })
@@ -266,7 +269,7 @@ fn read_token_fields(
         _ => None,
     };
     let scope = match fields.get("scope") {
-        Some(Value::String(scope)) => Some(scope.trim().to_owned()),
+        Some(Value::String(scope)) => Some(sanitize(scope.trim(), 200)),
         Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(
             items
                 .iter()
