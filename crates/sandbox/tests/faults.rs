@@ -6,7 +6,7 @@ use bearer_sandbox::{Fault, FaultTarget, Plan, Sandbox, SandboxConfig};
 use common::*;
 use insta::assert_snapshot;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The client's error for the guide's client_credentials request, `fault` injected before it.
 fn client_credentials_error(sandbox: &Sandbox, fault: Fault) -> ureq::Error {
@@ -80,11 +80,12 @@ fn a_delay_holds_the_normal_answer() {
         Fault::Delay(Duration::from_millis(300)),
         1,
     );
-    let started = Instant::now();
     let answer = client_credentials(&sandbox);
-    assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(answer.status, 200);
-    assert_eq!(sandbox.counters().applications[CLIENT_ID].tokens_issued, 1);
+    assert!(!answer.access_token().is_empty());
+    let counters = sandbox.counters();
+    assert_eq!(counters.faults_injected, 1);
+    assert_eq!(counters.applications[CLIENT_ID].tokens_issued, 1);
 }
 
 #[test]

@@ -3,12 +3,15 @@
 
 mod common;
 
-use bearer_sandbox::{Fault, FaultTarget};
-use bearer_transport_hyper::Client;
+use bearer_protocol::Clock;
+use bearer_sandbox::{FaultTarget, HOLD_WAIT_LIMIT, SandboxClock};
+use bearer_transport_hyper::{Client, ClientEvent};
 use common::*;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Barrier;
+use std::task::Poll;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Barrier, watch};
 
 fn assert_send_sync<T: Send + Sync + Clone>(_: &T) {}
 fn assert_send<T: Send>(_: T) {}
@@ -86,64 +89,114 @@ async fn sixty_four_calls_at_expiry_cause_one_token_request() {
     assert_eq!(counters.api_calls, 65);
 }
 
-/// Waits (bounded) until the sandbox has received `n` token requests.
-async fn until_token_requests(sandbox: &bearer_sandbox::Sandbox, n: u64) {
-    for _ in 0..500 {
-        if sandbox.counters().token_requests >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("the sandbox never saw {n} token request(s)");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_the_task_driving_the_token_request_lets_a_waiter_take_over() {
     let (sandbox, keys) = sandbox().await;
     let client = client(&sandbox, &keys);
-    // The first token request hangs long enough to be cancelled mid-flight.
-    sandbox.inject(FaultTarget::Token, Fault::Delay(Duration::from_secs(20)), 1);
+    // The first token answer is held until the end of the test: its request is cancelled
+    // mid-flight.
+    let first = sandbox.hold(FaultTarget::Token, 1);
     let driver = tokio::spawn({
         let client = client.clone();
         async move { client.bearer().await }
     });
-    until_token_requests(&sandbox, 1).await;
+    first.arrived().await;
+    // Each waiter is polled until it awaits the request in flight, then spawned.
     let mut waiters = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let client = client.clone();
-        waiters.spawn(async move { client.bearer().await });
+        let mut waiter = Box::pin(async move { client.bearer().await });
+        let polled = std::future::poll_fn(|cx| Poll::Ready(waiter.as_mut().poll(cx))).await;
+        assert!(
+            polled.is_pending(),
+            "a waiter waits for the request in flight"
+        );
+        waiters.spawn(waiter);
     }
-    // Let the waiters reach their wait, then cancel the driver mid-request.
-    tokio::time::sleep(Duration::from_millis(20)).await;
     driver.abort();
     assert!(driver.await.unwrap_err().is_cancelled());
-    let started = tokio::time::Instant::now();
-    while let Some(result) = waiters.join_next().await {
-        result.unwrap().expect("a waiter gets a token");
-    }
-    assert!(started.elapsed() < Duration::from_secs(5), "no waiter hung");
+    // Every waiter gets a token while the cancelled request's answer is still held: none
+    // waits on it.
+    let mut tokens = Vec::new();
+    let all = async {
+        while let Some(result) = waiters.join_next().await {
+            let bearer = result.unwrap().expect("a waiter gets a token");
+            tokens.push(bearer.access_token().expose().to_owned());
+        }
+    };
+    tokio::time::timeout(HOLD_WAIT_LIMIT, all)
+        .await
+        .expect("no waiter hangs");
+    assert_eq!(first.arrivals(), 1);
+    let current = client.tokens().unwrap().access_token.expose().to_owned();
+    assert!(tokens.iter().all(|token| *token == current), "one takeover");
     let counters = sandbox.counters();
-    assert!(
-        counters.token_requests <= 2,
-        "one extra request at most: {counters:?}"
+    assert_eq!(
+        counters.token_requests, 2,
+        "the cancelled request and one takeover: {counters:?}"
     );
+}
+
+/// The sandbox's clock, counting the client's reads of it; the count closes when the client's
+/// shared state (which owns the clock) is gone.
+struct CountingClock {
+    clock: SandboxClock,
+    reads: watch::Sender<u64>,
+}
+
+impl Clock for CountingClock {
+    fn now(&self) -> SystemTime {
+        let now = self.clock.now();
+        self.reads.send_modify(|reads| *reads += 1);
+        now
+    }
+}
+
+/// Waits until the client has read its clock `n` more times than when `reads` last looked.
+async fn reads_more(reads: &mut watch::Receiver<u64>, n: u64) {
+    let target = *reads.borrow_and_update() + n;
+    tokio::time::timeout(HOLD_WAIT_LIMIT, reads.wait_for(|count| *count >= target))
+        .await
+        .expect("the renewer keeps looking at the clock")
+        .expect("the client is alive");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proactive_renewal_renews_before_expiry_and_stops_with_the_last_handle() {
     let (sandbox, keys) = sandbox().await;
+    let (reads, mut watched) = watch::channel(0);
+    // Token requests sent and tokens adopted, as the client reports them.
+    let (events, mut tokens) = watch::channel((0, 0));
     let client = builder(&sandbox, &keys)
+        .on_event(move |event| match event {
+            ClientEvent::TokenRequested { .. } => events.send_modify(|(sent, _)| *sent += 1),
+            ClientEvent::TokensRenewed { .. } => events.send_modify(|(_, got)| *got += 1),
+            _ => {}
+        })
+        .clock(CountingClock {
+            clock: sandbox.clock(),
+            reads,
+        })
         .proactive_renewal(true)
         .renewal_check_interval(Duration::from_millis(10))
         .build()
         .unwrap();
     let first = client.bearer().await.unwrap();
-    // 50 minutes in, nothing is due; 59.5 minutes in, the renewal (60 s leeway) is.
+    // 50 minutes in, nothing is due: the renewer looks at the clock (once a look while
+    // nothing is due) ten times and asks for nothing.
     sandbox.advance(Duration::from_secs(3000));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    reads_more(&mut watched, 10).await;
+    assert_eq!(*tokens.borrow(), (1, 1));
     assert_eq!(sandbox.counters().token_requests, 1);
+    // 59.5 minutes in, the renewal (60 s leeway) is.
+    let renewal = sandbox.hold(FaultTarget::Token, 1);
     sandbox.advance(Duration::from_secs(570));
-    until_token_requests(&sandbox, 2).await;
+    renewal.arrived().await;
+    renewal.release();
+    tokio::time::timeout(HOLD_WAIT_LIMIT, tokens.wait_for(|(_, got)| *got == 2))
+        .await
+        .expect("the renewal is adopted")
+        .unwrap();
     // The call finds a fresh token: no token request of its own.
     let answer = search_once(&client, &sandbox).await.unwrap();
     assert_eq!(answer.status(), 200);
@@ -158,13 +211,18 @@ async fn proactive_renewal_renews_before_expiry_and_stops_with_the_last_handle()
             .same_as(first.access_token())
     );
 
-    // With the last handle gone, the renewer stops: an hour later nothing is renewed.
+    // With the last handle gone, the shared state goes too (the renewer holds it only
+    // weakly), so nothing can renew: an hour later nothing is renewed.
     let clone = client.clone();
     drop(client);
     drop(clone);
+    let closed = async { while watched.changed().await.is_ok() {} };
+    tokio::time::timeout(HOLD_WAIT_LIMIT, closed)
+        .await
+        .expect("the renewer lets the client go");
     sandbox.advance(HOUR);
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(sandbox.counters().token_requests, 2);
+    assert_eq!(*tokens.borrow(), (2, 2));
 }
 
 #[tokio::test]

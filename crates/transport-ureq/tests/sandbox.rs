@@ -254,20 +254,17 @@ mod single_flight {
             .max_wait(Duration::from_millis(200))
             .build()
             .unwrap();
-        // The first token answer takes 800 ms of real time.
-        setup.sandbox.inject(
-            bearer_sandbox::FaultTarget::Token,
-            bearer_sandbox::Fault::Delay(Duration::from_millis(800)),
-            1,
-        );
+        // The first token answer is held until the waiter has given up.
+        let held = setup.sandbox.hold(bearer_sandbox::FaultTarget::Token, 1);
         std::thread::scope(|scope| {
             let fetcher = scope.spawn(|| client.get(&setup.search_url(), [("query", "a")]));
-            std::thread::sleep(Duration::from_millis(100));
+            held.wait_arrived();
             let waiter = client.get(&setup.search_url(), [("query", "b")]);
             assert!(
                 matches!(waiter, Err(Error::WaitTimedOut { .. })),
                 "the waiter gives up after max_wait: {waiter:?}"
             );
+            held.release();
             assert_eq!(fetcher.join().unwrap().unwrap().status(), 200);
         });
         setup.search(&client);
