@@ -45,6 +45,15 @@ pub enum Error {
         /// What the transport ran into.
         failure: TransportFailure,
     },
+    /// The call would have sent the bearer token over plain `http` to a host that is not this
+    /// machine, where anyone on the way can read and reuse it. Nothing was sent.
+    #[error(
+        "the call to {target} would send the bearer token unencrypted over plain http; use https, or allow it explicitly with the client builder's `allow_plain_http(true)`"
+    )]
+    PlainHttp {
+        /// Scheme, host and path of the call (never its query).
+        target: String,
+    },
     /// The API answered 401 for the token, and again for the renewed token.
     #[error(
         "the API refused the access token again after it was renewed ({}); check on the developer platform that the application is active and its plan includes this API",

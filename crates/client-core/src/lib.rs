@@ -37,12 +37,12 @@ mod clock;
 mod delivery;
 mod error;
 mod events;
+mod failure;
 mod fetch;
 mod http_settings;
 mod request;
 mod settings;
 mod state;
-mod tls;
 
 pub use bearer_protocol;
 
@@ -52,6 +52,7 @@ pub use clock::SystemClock;
 pub use delivery::{Callback, Events};
 pub use error::{BoxError, Error};
 pub use events::{ClientEvent, StoreOperation, WaitCause};
+pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
 pub use request::{challenge, get_request, target, with_bearer};
@@ -60,4 +61,3 @@ pub use settings::{
     DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Settings,
 };
 pub use state::{Next, Purpose, StateSettings, TokenState};
-pub use tls::{kind_of as tls_kind_of, tls_failure_kind};

@@ -58,6 +58,8 @@ pub struct Settings {
     pub max_response_bytes: usize,
     /// How many times a call waits out "over queries per second" and is sent again.
     pub over_qps_retries: u32,
+    /// Whether API calls may go over plain `http` to a host that is not loopback.
+    pub allow_plain_http: bool,
 }
 
 /// [`Settings`] that passed [`Settings::check`].
@@ -87,6 +89,7 @@ impl Settings {
             max_wait: DEFAULT_MAX_WAIT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             over_qps_retries: DEFAULT_OVER_QPS_RETRIES,
+            allow_plain_http: false,
         }
     }
 
@@ -144,6 +147,7 @@ impl Settings {
             originating_ip,
             root_certificates: self.root_certificates,
             max_response_bytes: self.max_response_bytes,
+            allow_plain_http: self.allow_plain_http,
         };
         let state = StateSettings {
             config: self.config,
@@ -176,7 +180,8 @@ impl Settings {
             .field("root_certificates", &self.root_certificates.len())
             .field("max_wait", &self.max_wait)
             .field("max_response_bytes", &self.max_response_bytes)
-            .field("over_qps_retries", &self.over_qps_retries);
+            .field("over_qps_retries", &self.over_qps_retries)
+            .field("allow_plain_http", &self.allow_plain_http);
         debug
     }
 }
@@ -295,6 +300,16 @@ macro_rules! settings_methods {
         /// (default [`DEFAULT_OVER_QPS_RETRIES`](crate::DEFAULT_OVER_QPS_RETRIES)).
         pub fn over_qps_retries(mut self, retries: u32) -> Self {
             self.$field.over_qps_retries = retries;
+            self
+        }
+
+        /// Lets API calls carry the bearer token over plain `http` to hosts that are not
+        /// loopback (default `false`: such a call fails with
+        /// [`Error::PlainHttp`](crate::Error::PlainHttp) and nothing is sent). `http` to
+        /// `localhost`, `127.0.0.0/8` and `[::1]` is always allowed. The token URL is checked
+        /// by the configuration, which never allows it.
+        pub fn allow_plain_http(mut self, allow: bool) -> Self {
+            self.$field.allow_plain_http = allow;
             self
         }
     };

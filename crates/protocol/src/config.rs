@@ -394,7 +394,10 @@ fn validate_token_url(raw: &str) -> Result<Uri, ConfigError> {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `host` (a URI's host: a name, an IPv4 address or a bracketed IPv6 one) is this
+/// machine: `localhost`, `127.0.0.0/8` or `[::1]`. Only such hosts may be called over plain
+/// `http`.
+pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
         || bare

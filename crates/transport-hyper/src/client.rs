@@ -55,11 +55,7 @@ impl Client {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Body>, Error> {
         let (parts, body) = request.into_parts();
-        if parts.uri.scheme().is_none() || parts.uri.authority().is_none() {
-            return Err(Error::InvalidRequest(
-                "the URL is not absolute; give the scheme and host (https://…)".to_owned(),
-            ));
-        }
+        self.shared.settings.check_target(&parts.uri)?;
         let body = Bytes::from(body);
         let state = &self.shared.state;
         let mut attempts = Attempts::new();

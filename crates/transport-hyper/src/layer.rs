@@ -5,7 +5,7 @@ use crate::flight::Shared;
 use crate::net;
 use crate::replay::ReplayBody;
 use bearer_client_core::{Attempts, BoxError, Error, Purpose, WaitCause, challenge};
-use bearer_protocol::ApiVerdict;
+use bearer_protocol::{ApiVerdict, TransportFailure, TransportFailureKind};
 use http::header::AUTHORIZATION;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -70,6 +70,11 @@ impl fmt::Debug for BearerLayer {
 ///   [`Error::TokenRefusedNotReplayable`] (the next call gets a renewed token).
 /// - "Over queries per second" is waited out and the call sent again (up to the client's
 ///   `over_qps_retries`) when the body can be sent twice; otherwise the answer is returned.
+/// - Each request gets what the client's own calls get: its `User-Agent` and
+///   `X-Originating-IP` unless the request sets them, the client's time-out up to the answer's
+///   head ([`Error::Transport`] past it; the body is then the caller's to read), and the refusal
+///   of plain `http` off loopback ([`Error::PlainHttp`]) for an absolute URI (a relative one is
+///   the wrapped service's to resolve).
 /// - Errors of the token state come as [`Error::Token`]; the wrapped service's own errors as
 ///   [`Error::Service`].
 /// - Redirects are the wrapped service's business: hyper-util's client never follows them.
@@ -125,7 +130,14 @@ where
     S::Error: Into<BoxError>,
     B: ReplayBody,
 {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // A relative URI is the wrapped service's to resolve; an absolute one must be safe for
+    // the token.
+    if parts.uri.scheme().is_some() {
+        shared.settings.check_target(&parts.uri)?;
+    }
+    shared.settings.add_user_agent(&mut parts.headers);
+    shared.settings.add_originating_ip(&mut parts.headers);
     let state = &shared.state;
     let mut body = Some(body);
     let mut attempts = Attempts::new();
@@ -142,12 +154,27 @@ where
         let mut call = http::Request::from_parts(parts.clone(), current);
         call.headers_mut()
             .insert(AUTHORIZATION, bearer.header_value().clone());
-        let response = inner.call(call).await.map_err(|error| {
-            let error: BoxError = error.into();
-            let failure = net::failure(net::classify(&*error), &*error);
-            state.judge_failure(&bearer, &failure);
-            Error::Service(error)
-        })?;
+        let timeout = shared.settings.timeout;
+        let response = match tokio::time::timeout(timeout, inner.call(call)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                let error: BoxError = error.into();
+                let failure = net::failure(net::classify(&*error), &*error);
+                state.judge_failure(&bearer, &failure);
+                return Err(Error::Service(error));
+            }
+            Err(_) => {
+                let failure = TransportFailure::new(
+                    TransportFailureKind::TimedOut,
+                    format!("no answer within {timeout:?}"),
+                );
+                state.judge_failure(&bearer, &failure);
+                return Err(Error::Transport {
+                    target: bearer_client_core::target(&parts.uri),
+                    failure,
+                });
+            }
+        };
         match state.judge(&bearer, response.status(), response.headers()) {
             ApiVerdict::Deliver => return Ok(response),
             ApiVerdict::Replay => {

@@ -172,17 +172,7 @@ pub(crate) fn classify(error: &(dyn StdError + 'static)) -> TransportFailureKind
             }
         }
         if let Some(io) = error.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::TimedOut => TransportFailureKind::TimedOut,
-                io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound => {
-                    TransportFailureKind::Connect
-                }
-                io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof => TransportFailureKind::Interrupted,
-                _ => TransportFailureKind::Other,
-            };
+            return bearer_client_core::io_failure_kind(io);
         }
         current = error.source();
     }

@@ -46,6 +46,7 @@ impl Client {
     /// too.
     pub fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Body>, Error> {
         let (parts, body) = request.into_parts();
+        self.shared.exchange.settings().check_target(&parts.uri)?;
         let state = &self.shared.state;
         let mut attempts = Attempts::new();
         loop {

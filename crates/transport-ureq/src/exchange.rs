@@ -3,11 +3,13 @@
 //! state machine.
 
 use bearer_client_core::Error;
-use bearer_client_core::{Body, HttpSettings, target, tls_failure_kind, tls_kind_of};
+use bearer_client_core::{
+    Body, HttpSettings, io_failure_kind, target, tls_failure_kind, tls_kind_of,
+};
 use bearer_protocol::wire::MAX_BODY_BYTES;
 use bearer_protocol::{TransportFailure, TransportFailureKind};
 use http::Method;
-use std::io::{self, Read};
+use std::io::Read;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
@@ -25,6 +27,11 @@ impl Exchange {
             api_agent: agent(&settings, settings.timeout),
             settings,
         }
+    }
+
+    /// The settings it sends with.
+    pub(crate) fn settings(&self) -> &HttpSettings {
+        &self.settings
     }
 
     /// Sends a token request; reads at most one byte more than the parsers accept, so that an
@@ -121,7 +128,7 @@ pub(crate) fn failure(error: &ureq::Error) -> TransportFailure {
     let (kind, message) = match error {
         ureq::Error::Timeout(which) => (TimedOut, format!("time-out: {which}")),
         ureq::Error::Io(io) => (
-            tls_failure_kind(io).unwrap_or_else(|| io_kind(io)),
+            tls_failure_kind(io).unwrap_or_else(|| io_failure_kind(io)),
             io.to_string(),
         ),
         ureq::Error::HostNotFound => (Connect, "host not found".to_owned()),
@@ -134,18 +141,6 @@ pub(crate) fn failure(error: &ureq::Error) -> TransportFailure {
         other => (Other, other.to_string()),
     };
     TransportFailure::new(kind, message)
-}
-
-fn io_kind(error: &io::Error) -> TransportFailureKind {
-    use io::ErrorKind as K;
-    match error.kind() {
-        K::TimedOut | K::WouldBlock => TransportFailureKind::TimedOut,
-        K::ConnectionRefused | K::AddrNotAvailable | K::NotFound => TransportFailureKind::Connect,
-        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
-            TransportFailureKind::Interrupted
-        }
-        _ => TransportFailureKind::Other,
-    }
 }
 
 #[cfg(test)]

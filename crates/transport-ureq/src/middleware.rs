@@ -13,11 +13,15 @@ use ureq::{RequestExt, SendBody};
 /// Adds `Authorization: Bearer …` to every request through an agent, from the same token state
 /// as the [`Client`](crate::Client) it came from (see [`Client::middleware`](crate::Client::middleware)).
 ///
+/// Each request gets what the client's own calls get: the client's time-out (replacing the
+/// agent's for that request), its `User-Agent` and `X-Originating-IP` unless the request sets
+/// them, and the refusal of plain `http` off loopback ([`Error::PlainHttp`](crate::Error::PlainHttp)).
 /// It reads every answer's status and headers (so 4xx/5xx are reported to the state machine
 /// with their headers), then hands the answer on as the agent would: by default a 4xx/5xx
 /// becomes [`ureq::Error::StatusCode`], as with ureq's default
 /// `http_status_as_error(true)`; call [`http_status_as_error(false)`](Self::http_status_as_error)
-/// if the agent is set up that way. A request body cannot be replayed through ureq's
+/// if the agent is set up that way. Where it differs from [`Client::send`](crate::Client::send)
+/// and the hyper transport's tower layer: a request body cannot be replayed through ureq's
 /// middleware, so a 401 for a stale token is returned (the next call gets a renewed token), and
 /// an "over queries per second" answer is returned (the next call waits). Errors of the token
 /// state (credentials rejected, quota spent) come as [`ureq::Error::Other`] holding an
@@ -52,6 +56,10 @@ impl Middleware for BearerMiddleware {
         request: http::Request<SendBody>,
         next: MiddlewareNext,
     ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let settings = self.shared.exchange.settings();
+        settings
+            .check_target(request.uri())
+            .map_err(|error| ureq::Error::Other(Box::new(error)))?;
         let bearer = self
             .shared
             .authorize(Purpose::Call)
@@ -61,10 +69,14 @@ impl Middleware for BearerMiddleware {
                 "the bearer middleware only runs inside a ureq::Agent".to_owned(),
             ))));
         };
-        let mut request = config.http_status_as_error(false).build();
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, bearer.header_value().clone());
+        let mut request = config
+            .http_status_as_error(false)
+            .timeout_global(Some(settings.timeout))
+            .build();
+        let headers = request.headers_mut();
+        settings.add_user_agent(headers);
+        settings.add_originating_ip(headers);
+        headers.insert(AUTHORIZATION, bearer.header_value().clone());
         let response = next.handle(request).inspect_err(|error| {
             self.shared
                 .state

@@ -1,5 +1,5 @@
-//! Telling a refused certificate or TLS set-up (permanent: retrying cannot help) from a network
-//! failure, for every transport on rustls.
+//! Naming transport failures for the state machine, the same for every transport: a refused
+//! certificate or TLS set-up (permanent: retrying cannot help), and the kinds of I/O errors.
 
 use bearer_protocol::{CertificateProblem, TransportFailureKind};
 use rustls::{CertificateError, Error as TlsError};
@@ -22,6 +22,23 @@ pub fn tls_failure_kind(error: &(dyn StdError + 'static)) -> Option<TransportFai
         };
     }
     None
+}
+
+/// The kind of an I/O error of a socket: no connection, a time-out, a broken connection.
+pub fn io_failure_kind(error: &io::Error) -> TransportFailureKind {
+    use io::ErrorKind as K;
+    match error.kind() {
+        K::TimedOut | K::WouldBlock => TransportFailureKind::TimedOut,
+        K::ConnectionRefused
+        | K::AddrNotAvailable
+        | K::NotFound
+        | K::HostUnreachable
+        | K::NetworkUnreachable => TransportFailureKind::Connect,
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            TransportFailureKind::Interrupted
+        }
+        _ => TransportFailureKind::Other,
+    }
 }
 
 /// The kind of a rustls error.
