@@ -126,3 +126,73 @@ mod tests {
         assert!(!back.same_as(&RefreshToken::new("abcd")));
     }
 }
+
+/// The client's own secrets (the client secret, the tokens it holds) in every form a server
+/// could echo them back: as text, form-encoded, and inside the Basic credentials. Server text
+/// is cleaned of these exact values before any heuristic runs, so even a short letters-only
+/// secret, which no pattern recognises, never reaches a message.
+pub(crate) struct KnownSecrets {
+    /// Longest first, so that a form containing another is replaced whole.
+    forms: Vec<Zeroizing<String>>,
+}
+
+/// Shorter values are not searched for: they would match ordinary words.
+const MIN_KNOWN_SECRET_CHARS: usize = 4;
+
+impl KnownSecrets {
+    /// The forms of `client_secret` (with `client_id` for the Basic credentials) and of each
+    /// token in `tokens`.
+    pub(crate) fn new(client_id: &str, client_secret: &str, tokens: &[&str]) -> Self {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let encoded =
+            |value: &str| -> String { form_urlencoded::byte_serialize(value.as_bytes()).collect() };
+        let mut forms = Vec::new();
+        for value in std::iter::once(client_secret).chain(tokens.iter().copied()) {
+            forms.push(Zeroizing::new(value.to_owned()));
+            forms.push(Zeroizing::new(encoded(value)));
+            forms.push(Zeroizing::new(encoded(value).replace('+', "%20")));
+        }
+        for credentials in [
+            format!("{}:{}", encoded(client_id), encoded(client_secret)),
+            format!("{client_id}:{client_secret}"),
+        ] {
+            let credentials = Zeroizing::new(credentials);
+            forms.push(Zeroizing::new(STANDARD.encode(credentials.as_bytes())));
+            forms.push(Zeroizing::new(URL_SAFE.encode(credentials.as_bytes())));
+        }
+        forms.retain(|form| form.chars().count() >= MIN_KNOWN_SECRET_CHARS);
+        forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        forms.dedup();
+        Self { forms }
+    }
+
+    /// Replaces every known form in `text` with `[redacted]`.
+    pub(crate) fn scrub(&self, text: &mut String) {
+        for form in &self.forms {
+            if text.contains(form.as_str()) {
+                *text = text.replace(form.as_str(), crate::wire::support::REDACTED);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod known_secrets_tests {
+    use super::KnownSecrets;
+
+    #[test]
+    fn every_form_of_the_clients_own_secrets_is_replaced() {
+        let secrets = KnownSecrets::new("ysszm2yk7gp5r9ernuaurgcc", "abcdefghij", &["tok en+1"]);
+        let mut text = "bad secret abcdefghij; token tok%20en%2B1 or tok+en%2B1 or tok en+1; \
+            basic eXNzem0yeWs3Z3A1cjllcm51YXVyZ2NjOmFiY2RlZmdoaWo="
+            .to_owned();
+        secrets.scrub(&mut text);
+        assert!(!text.contains("abcdefghij"), "{text}");
+        for form in ["tok%20en%2B1", "tok+en%2B1", "tok en+1"] {
+            assert!(!text.contains(form), "{text}");
+        }
+        assert!(!text.contains("eXNzem0y"), "{text}");
+        assert!(text.starts_with("bad secret [redacted]"), "{text}");
+    }
+}

@@ -287,3 +287,40 @@ fn the_encodings_searched_for_are_the_ones_a_leak_shows() {
         );
     }
 }
+
+/// A secret of letters only, which no pattern can tell from a word, is still never shown: the
+/// machine knows its own secrets and removes them from what the server said, in every form.
+#[test]
+fn a_letters_only_secret_echoed_by_the_server_never_shows() {
+    const LETTERS: &str = "qwertzuiop";
+    let basic = STANDARD.encode(format!("{CLIENT_ID}:{LETTERS}"));
+    let echo =
+        format!("bad secret {LETTERS} (sent as {basic}) in a request for client {CLIENT_ID}");
+    let config = Config::builder(TOKEN_URL, CLIENT_ID, LETTERS)
+        .build()
+        .unwrap();
+    let mut machine = TokenManager::new(config);
+    let request = expect_fetch(machine.poll_call(now()));
+    let body = serde_json::json!({"error": "invalid_client", "error_description": echo});
+    let answer = Response::builder()
+        .status(401)
+        .header("Content-Type", "application/json")
+        .header("X-Error-Detail-Header", echo.as_str())
+        .body(body.to_string().into_bytes())
+        .unwrap();
+    machine.handle_token_response(now(), request.id, &answer);
+    let mut shown = Vec::new();
+    while let Some(event) = machine.poll_event() {
+        shown.push(format!("{event:?} {event:#?}"));
+    }
+    let Step::Fail(error) = machine.poll_call(now()) else {
+        panic!("the credentials were refused");
+    };
+    shown.push(format!("{error} {error:?} {error:#?}"));
+    for text in shown {
+        for form in encodings(LETTERS).iter().take(4).chain([&basic]) {
+            assert!(!text.contains(form.as_str()), "{form} in {text}");
+        }
+        assert!(text.contains("bad secret [redacted]"), "{text}");
+    }
+}

@@ -58,6 +58,7 @@ pub use tokens::{Bearer, MIN_LIFETIME, StoredTokens};
 
 use crate::config::Config;
 use crate::error::{Error, Failure, ThrottleCause, TransportFailure};
+use crate::secret::{KnownSecrets, RefreshToken};
 use crate::wire::challenge::{BearerChallenge, ChallengeError};
 use crate::wire::gateway::{GatewayCode, GatewayDenial, RetryAfter};
 use crate::wire::oauth_error::{ErrorCode, OAuthError};
@@ -546,6 +547,21 @@ impl TokenManager {
         Ok(TokenRequest { id, grant, request })
     }
 
+    /// The client's own secrets, to clean server text of (built only when an error needs it).
+    fn known_secrets(&self) -> KnownSecrets {
+        let held = self.held.as_ref();
+        let access = held.map(|held| held.bearer.token.expose());
+        let refresh = held
+            .and_then(|held| held.refresh_token.as_ref())
+            .map(RefreshToken::expose);
+        let tokens: Vec<&str> = access.into_iter().chain(refresh).collect();
+        KnownSecrets::new(
+            self.config.client_id().expose(),
+            self.config.client_secret().expose(),
+            &tokens,
+        )
+    }
+
     /// What made the machine ask for tokens so often, as far as it can tell.
     fn throttle_cause(&self) -> ThrottleCause {
         // A short lifetime first: tokens that expire at once are also refused by the API.
@@ -567,7 +583,11 @@ impl TokenManager {
     ) {
         self.budget
             .observe(&QuotaHeaders::from_headers(response.headers()), now);
-        let parsed = parse_token_response(response, self.config.default_lifetime());
+        let parsed =
+            parse_token_response(response, self.config.default_lifetime()).map_err(|mut error| {
+                error.scrub(&self.known_secrets());
+                error
+            });
         let Some(grant) = self.take_flight(id) else {
             self.handle_late_answer(now, id, parsed);
             return;
@@ -668,7 +688,8 @@ impl TokenManager {
         if let Some(qps) = quota.qps_allotted {
             self.pacer.set_limit(Some(qps));
         }
-        if let Some(denial) = GatewayDenial::from_parts(status, headers) {
+        if let Some(mut denial) = GatewayDenial::from_parts(status, headers) {
+            denial.scrub(&self.known_secrets());
             if denial.code.is_over_qps() && quota.quota_current.is_none() {
                 // Over QPS: denied before counting. (A gateway count given with it is kept.)
                 self.budget.refund_call();

@@ -317,7 +317,24 @@ pub struct GatewayDenial {
     pub retry_after: Option<RetryAfter>,
 }
 
+impl GatewayCode {
+    /// Removes the client's own secrets from an unknown code's text.
+    pub(crate) fn scrub(&mut self, secrets: &crate::secret::KnownSecrets) {
+        if let GatewayCode::Other(code) = self {
+            secrets.scrub(code);
+        }
+    }
+}
+
 impl GatewayDenial {
+    /// Removes the client's own secrets from the server's text.
+    pub(crate) fn scrub(&mut self, secrets: &crate::secret::KnownSecrets) {
+        self.code.scrub(secrets);
+        if let Some(detail) = &mut self.detail {
+            secrets.scrub(detail);
+        }
+    }
+
     /// Recognises a denial from a response's status and headers: `Some` exactly when
     /// `X-Mashery-Error-Code` is present and not blank, whatever the status and the body.
     /// The detail header is sanitised (server text); an unreadable `Retry-After` is ignored.

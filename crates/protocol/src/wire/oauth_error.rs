@@ -253,6 +253,19 @@ impl fmt::Display for OAuthError {
 }
 
 impl OAuthError {
+    /// Removes the client's own secrets from the server's text.
+    pub(crate) fn scrub(&mut self, secrets: &crate::secret::KnownSecrets) {
+        if let ErrorCode::Other(code) = &mut self.code {
+            secrets.scrub(code);
+        }
+        for text in [&mut self.description, &mut self.uri].into_iter().flatten() {
+            secrets.scrub(text);
+        }
+        if let Some(code) = &mut self.gateway_code {
+            code.scrub(secrets);
+        }
+    }
+
     /// What the server said, in a few words: status, code, its sanitised description and the
     /// gateway code, such as ``HTTP 400 Bad Request, `invalid_grant`, server says "…"``.
     pub fn details(&self) -> impl fmt::Display + '_ {

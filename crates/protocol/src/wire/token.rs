@@ -105,6 +105,16 @@ pub enum TokenEndpointError {
 }
 
 impl TokenEndpointError {
+    /// Removes the client's own secrets from the server's text it holds.
+    pub(crate) fn scrub(&mut self, secrets: &crate::secret::KnownSecrets) {
+        match self {
+            TokenEndpointError::OAuth(error) => error.scrub(secrets),
+            TokenEndpointError::Gateway(denial) => denial.scrub(secrets),
+            TokenEndpointError::UnsupportedTokenType(token_type) => secrets.scrub(token_type),
+            TokenEndpointError::Unexpected(unexpected) => unexpected.scrub(secrets),
+        }
+    }
+
     /// The refresh token was refused (`invalid_grant`): drop it and ask with client credentials.
     pub fn is_refresh_token_refused(&self) -> bool {
         matches!(self, TokenEndpointError::OAuth(error) if error.is_refresh_token_refused())

@@ -36,6 +36,16 @@ pub struct UnexpectedResponse {
 }
 
 impl UnexpectedResponse {
+    /// Removes the client's own secrets from the server's text.
+    pub(crate) fn scrub(&mut self, secrets: &crate::secret::KnownSecrets) {
+        for text in [&mut self.reason, &mut self.snippet] {
+            secrets.scrub(text);
+        }
+        if let Some(content_type) = &mut self.content_type {
+            secrets.scrub(content_type);
+        }
+    }
+
     /// Describes `response`: its status, its content type (sanitised) and the start of its body
     /// (at most 80 characters, lossy UTF-8, control characters replaced by spaces, and redacted:
     /// runs of 8+ ASCII letters and digits mixing both, and the values of fields named like
