@@ -1003,3 +1003,18 @@ fn next_quota_reset_is_the_next_utc_midnight() {
         UNIX_EPOCH - Duration::from_secs(day)
     );
 }
+
+/// Found by fuzz/oauth_error: an `error` of control characters only was kept raw before; once
+/// cleaned it is blank, and a blank code is no OAuth error.
+#[test]
+fn an_error_code_blank_once_cleaned_is_not_an_oauth_error() {
+    let response = http::Response::builder()
+        .status(400)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"error=%00%00%00%00+".to_vec())
+        .unwrap();
+    assert_eq!(
+        bearer_protocol::wire::oauth_error::OAuthError::from_response(&response),
+        None
+    );
+}

@@ -170,8 +170,9 @@ impl OAuthError {
         headers: &HeaderMap,
         fields: &Map<String, Value>,
     ) -> Option<OAuthError> {
-        let code = fields.get("error")?.as_str()?.trim();
-        if code.is_empty() {
+        // Blank once cleaned (nothing but control characters, say): not an error code.
+        let code = ErrorCode::parse(fields.get("error")?.as_str()?);
+        if code.as_str().trim().is_empty() {
             return None;
         }
         let text = |name: &str| {
@@ -183,7 +184,7 @@ impl OAuthError {
         };
         Some(OAuthError {
             status,
-            code: ErrorCode::parse(code),
+            code,
             description: text("error_description"),
             uri: text("error_uri"),
             gateway_code: header_text(headers, &X_MASHERY_ERROR_CODE)
