@@ -6,34 +6,20 @@
 
 #![cfg(all(feature = "ureq", feature = "hyper"))]
 
+mod support;
+
 use bearer::protocol::{
-    BudgetSnapshot, CertificateProblem, Config, Error as TokenError, GOVERNOR_BURST, MAX_QPS, Plan,
-    RetryPolicy, ThrottleCause,
+    CertificateProblem, Config, Error as TokenError, GOVERNOR_BURST, MAX_QPS, Plan, RetryPolicy,
+    ThrottleCause,
 };
 use bearer_sandbox::{Fault, FaultTarget, Sandbox, SandboxClock, SandboxConfig};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-type Error = bearer::ureq::Error;
+use support::{Builder, Client, Error, TRANSPORTS, Transport};
 
 /// 2023-11-14 07:30:00 UTC.
 fn half_past_seven() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_699_947_000)
 }
-
-/// A client of either transport, called the same way.
-enum Client {
-    Ureq(bearer::ureq::Client),
-    Hyper(bearer::hyper::Client, Arc<tokio::runtime::Runtime>),
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Transport {
-    Ureq,
-    Hyper,
-}
-
-const TRANSPORTS: [Transport; 2] = [Transport::Ureq, Transport::Hyper];
 
 /// What a client is built with, beyond the configuration.
 #[derive(Clone, Copy)]
@@ -47,57 +33,6 @@ impl Default for Limits {
         Self {
             max_wait: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Client {
-    fn build(transport: Transport, config: Config, clock: SandboxClock, limits: Limits) -> Self {
-        match transport {
-            Transport::Ureq => Client::Ureq(
-                bearer::ureq::Client::builder(config)
-                    .clock(clock)
-                    .max_wait(limits.max_wait)
-                    .timeout(limits.timeout)
-                    .build()
-                    .expect("the client builds"),
-            ),
-            Transport::Hyper => {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
-                let client = {
-                    let _entered = runtime.enter();
-                    bearer::hyper::Client::builder(config)
-                        .clock(clock)
-                        .max_wait(limits.max_wait)
-                        .timeout(limits.timeout)
-                        .build()
-                        .expect("the client builds")
-                };
-                Client::Hyper(client, Arc::new(runtime))
-            }
-        }
-    }
-
-    /// One GET; the status, or the error.
-    fn get(&self, url: &str) -> Result<u16, Error> {
-        match self {
-            Client::Ureq(client) => client
-                .get(url, [("query", "privacy")])
-                .map(|r| r.status().as_u16()),
-            Client::Hyper(client, runtime) => runtime
-                .block_on(client.get(url, [("query", "privacy")]))
-                .map(|r| r.status().as_u16()),
-        }
-    }
-
-    fn budget(&self) -> BudgetSnapshot {
-        match self {
-            Client::Ureq(client) => client.budget(),
-            Client::Hyper(client, _) => client.budget(),
         }
     }
 }
@@ -157,7 +92,12 @@ impl Odd {
         limits: Limits,
     ) -> Client {
         let config = config.build().expect("a valid configuration");
-        Client::build(transport, config, self.sandbox.clock(), limits)
+        Builder::new(transport, config)
+            .clock(self.sandbox.clock())
+            .max_wait(limits.max_wait)
+            .timeout(limits.timeout)
+            .build()
+            .expect("the client builds")
     }
 
     fn url(&self) -> String {

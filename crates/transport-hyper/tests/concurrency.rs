@@ -67,29 +67,6 @@ async fn ten_thousand_tasks_at_expiry_cause_one_token_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sixty_four_calls_at_expiry_cause_one_token_request() {
-    let (sandbox, keys) = sandbox().await;
-    let client = client(&sandbox, &keys);
-    search_once(&client, &sandbox).await.unwrap();
-    sandbox.advance(HOUR);
-    let barrier = Arc::new(Barrier::new(64));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..64 {
-        let (client, barrier, url) = (client.clone(), Arc::clone(&barrier), search(&sandbox));
-        tasks.spawn(async move {
-            barrier.wait().await;
-            client.get(&url, [("query", "a")]).await.map(|r| r.status())
-        });
-    }
-    while let Some(result) = tasks.join_next().await {
-        assert_eq!(result.unwrap().unwrap(), 200);
-    }
-    let counters = sandbox.counters();
-    assert_eq!(token_requests(&counters), (1, 1));
-    assert_eq!(counters.api_calls, 65);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_the_task_driving_the_token_request_lets_a_waiter_take_over() {
     let (sandbox, keys) = sandbox().await;
     let client = client(&sandbox, &keys);

@@ -1,11 +1,9 @@
-//! HTTPS with rustls against the sandbox served over TLS with its test CA, and redirects that
-//! are never followed.
+//! Redirects that are never followed, so the bearer stays home. (HTTPS with the sandbox's test
+//! CA is a shared scenario, in the root package's `tests/scenarios.rs`.)
 
 mod common;
 
-use bearer_protocol::Error as ProtocolError;
-use bearer_sandbox::SandboxConfig;
-use bearer_transport_hyper::{Client, Error};
+use bearer_transport_hyper::Client;
 use bytes::Bytes;
 use common::*;
 use http_body_util::Full;
@@ -15,78 +13,6 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-#[tokio::test]
-async fn https_with_the_sandbox_test_ca() {
-    let (sandbox, keys) = sandbox_with(SandboxConfig::default().tls(true)).await;
-    assert!(sandbox.token_url().starts_with("https://"));
-    let ca = sandbox.ca_pem().expect("a test CA").to_owned();
-    let client = builder(&sandbox, &keys)
-        .root_certificates_pem(&ca)
-        .build()
-        .unwrap();
-    let answer = client
-        .get(&search(&sandbox), [("query", "privacy")])
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    sandbox.advance(HOUR);
-    client
-        .get(&search(&sandbox), [("query", "privacy")])
-        .await
-        .unwrap();
-    let counters = sandbox.counters();
-    assert_eq!(token_requests(&counters), (1, 1));
-    assert_eq!(counters.api_calls, 2);
-}
-
-#[tokio::test]
-async fn https_refuses_a_server_whose_ca_is_not_trusted() {
-    let (sandbox, keys) = sandbox_with(SandboxConfig::default().tls(true)).await;
-    // The Mozilla roots do not include the sandbox's test CA.
-    let client = client(&sandbox, &keys);
-    let error = client.bearer().await.unwrap_err();
-    match &error {
-        Error::Token(ProtocolError::Untrusted(failure)) => assert_eq!(
-            failure.kind,
-            bearer_protocol::TransportFailureKind::Certificate(
-                bearer_protocol::CertificateProblem::UnknownIssuer
-            )
-        ),
-        other => panic!("expected Untrusted, got {other:?}"),
-    }
-    assert!(!error.is_temporary());
-    assert!(
-        error
-            .to_string()
-            .contains("authority this client does not trust"),
-        "{error}"
-    );
-    assert_eq!(
-        sandbox.counters().token_requests,
-        0,
-        "no request got through TLS"
-    );
-}
-
-#[tokio::test]
-async fn root_certificates_must_be_pem() {
-    let (sandbox, keys) = sandbox().await;
-    let error = builder(&sandbox, &keys)
-        .root_certificates_pem("not a certificate")
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Settings {
-                setting: "root_certificates_pem",
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-}
 
 /// Serves `answer` to every request on 127.0.0.1, counting requests and the ones carrying an
 /// `Authorization` header.
