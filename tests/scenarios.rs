@@ -8,6 +8,8 @@
 
 mod support;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bearer::protocol::{
     BudgetMode, CertificateProblem, Error as ProtocolError, Grant, Plan as ClientPlan,
     TransportFailureKind,
@@ -47,6 +49,7 @@ over_both_transports! {
     https_refuses_a_server_whose_ca_is_not_trusted,
     a_certificate_that_is_not_pem_is_a_settings_error,
     no_token_or_secret_in_any_debug_or_display,
+    the_token_never_travels_over_plain_http_off_loopback,
 }
 
 /// A setup and a recorded client that has made its first search (one token request, one call).
@@ -706,6 +709,31 @@ fn no_token_or_secret_in_any_debug_or_display(transport: Transport) {
         format!("{:?}", events.all()),
         format!("{:#?}", events.all()),
     ];
+    // A gateway that echoes every secret in its denial: the error still shows none.
+    let basic = STANDARD.encode(format!(
+        "{}:{}",
+        setup.keys.client_id, setup.keys.client_secret
+    ));
+    let echo = format!("{} basic {basic}", secrets.join(" and "));
+    let echoing = Fault::headers([
+        ("X-Mashery-Error-Code", "ERR_403_NOT_AUTHORIZED"),
+        ("X-Error-Detail-Header", echo.as_str()),
+    ])
+    .unwrap();
+    setup.sandbox.inject(FaultTarget::Api, echoing, 1);
+    let denied = setup.search_error(&client);
+    assert!(
+        matches!(denied, Error::Token(bearer::protocol::Error::Denied(_))),
+        "{denied:?}"
+    );
+    assert!(denied.to_string().contains("[redacted]"), "{denied}");
+    texts.extend([
+        denied.to_string(),
+        format!("{denied:?}"),
+        format!("{denied:#?}"),
+    ]);
+    let mut secrets = secrets;
+    secrets.push(basic);
     let wrong = setup
         .builder(setup.config_with_secret("wrongsecr1"))
         .build()
@@ -723,4 +751,20 @@ fn no_token_or_secret_in_any_debug_or_display(transport: Transport) {
         }
         assert!(!text.contains("wrongsecr1"), "{text}");
     }
+}
+
+fn the_token_never_travels_over_plain_http_off_loopback(transport: Transport) {
+    let (setup, _events, client) = after_first_search(transport);
+    let used = client.budget().calls_used;
+    match client.get("http://api.example.com/v1/searchoauth") {
+        Err(Error::PlainHttp { target }) => {
+            assert_eq!(target, "http://api.example.com/v1/searchoauth");
+        }
+        other => panic!("expected a refusal of plain http, got {other:?}"),
+    }
+    // Refused before anything was asked or counted.
+    assert_eq!(client.budget().calls_used, used);
+    assert_eq!((setup.token_requests(), setup.api_calls()), (1, 1));
+    // Plain http to this machine is fine: the sandbox is on 127.0.0.1.
+    setup.search(&client);
 }
