@@ -208,6 +208,8 @@ struct Harness {
     latest_refresh: Option<String>,
     bearers: Vec<bearer_protocol::Bearer>,
     issued: u64,
+    /// The number of the last token request handed out.
+    issued_requests: u64,
     /// The time the clock moved forward in all (backward moves do not count).
     forward: Duration,
     /// `forward` at each token request sent.
@@ -335,6 +337,7 @@ impl Harness {
             bearers: Vec::new(),
             forward: Duration::ZERO,
             sends: Vec::new(),
+            issued_requests: 0,
             issued: 0,
         };
         if harness.machine.tokens().is_none() {
@@ -505,6 +508,8 @@ impl Harness {
                         assert_eq!(field("grant_type").as_deref(), Some("client_credentials"));
                     }
                 }
+                assert_eq!(request.id.grant(), request.grant);
+                self.issued_requests = request.id.number();
                 self.outstanding.push(Outstanding {
                     id: request.id,
                     sent_at: now,
@@ -583,7 +588,8 @@ impl Harness {
     fn drain_events(&mut self) {
         while let Some(event) = self.machine.poll_event() {
             match event {
-                Event::TokensChanged(tokens) => {
+                Event::TokensChanged { tokens, request } => {
+                    assert!(request.number() <= self.issued_requests, "an unknown request");
                     self.latest_refresh = tokens.refresh_token.map(|t| t.expose().to_owned());
                     let held = self.machine.tokens().expect("tokens just adopted");
                     assert_eq!(held.access_token.expose(), tokens.access_token.expose());

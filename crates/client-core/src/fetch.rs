@@ -3,7 +3,7 @@
 //! which case it is reported abandoned, so that the machine is never wedged.
 
 use crate::state::TokenState;
-use bearer_protocol::{Grant, RequestId, TokenManager, TransportFailure};
+use bearer_protocol::{RequestId, TokenManager, TransportFailure};
 use std::sync::MutexGuard;
 
 /// A token request being sent. Finish it with [`Fetch::finish`]; dropped unfinished, it reports
@@ -12,17 +12,15 @@ use std::sync::MutexGuard;
 pub struct Fetch<'a, W: Fn()> {
     state: &'a TokenState,
     id: RequestId,
-    grant: Grant,
     wake: W,
     armed: bool,
 }
 
 impl<'a, W: Fn()> Fetch<'a, W> {
-    pub(crate) fn new(state: &'a TokenState, id: RequestId, grant: Grant, wake: W) -> Self {
+    pub(crate) fn new(state: &'a TokenState, id: RequestId, wake: W) -> Self {
         Self {
             state,
             id,
-            grant,
             wake,
             armed: true,
         }
@@ -43,7 +41,7 @@ impl<'a, W: Fn()> Fetch<'a, W> {
             Ok(response) => machine.handle_token_response(now, self.id, &response),
             Err(failure) => machine.handle_token_failure(now, self.id, failure),
         }
-        state.drain(&mut machine, self.grant);
+        state.drain(&mut machine);
         (self.wake)();
         machine
     }
@@ -55,7 +53,7 @@ impl<W: Fn()> Drop for Fetch<'_, W> {
             {
                 let mut machine = self.state.lock();
                 machine.handle_token_abandoned(self.state.now(), self.id);
-                self.state.drain(&mut machine, self.grant);
+                self.state.drain(&mut machine);
             }
             (self.wake)();
         }

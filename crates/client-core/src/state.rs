@@ -15,8 +15,8 @@ use crate::error::Error;
 use crate::events::{ClientEvent, StoreOperation, WaitCause};
 use crate::fetch::Fetch;
 use bearer_protocol::{
-    ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, Grant, Step, StoredTokens,
-    TokenManager, TokenRequest, TokenStore, TransportFailure, Wait, WaitReason,
+    ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, Step, StoredTokens, TokenManager,
+    TokenRequest, TokenStore, TransportFailure, Wait, WaitReason,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
@@ -180,7 +180,7 @@ impl TokenState {
             Step::Fetch(request) => self.plan_fetch(machine, request, now, waited),
             Step::Wait(wait) => self.plan_wait(wait, now, waited),
         };
-        self.drain(machine, Grant::ClientCredentials);
+        self.drain(machine);
         next
     }
 
@@ -244,7 +244,7 @@ impl TokenState {
         let TokenRequest { id, grant, request } = request;
         self.events.push(ClientEvent::TokenRequested { grant });
         self.events.deliver();
-        (Fetch::new(self, id, grant, wake), request)
+        (Fetch::new(self, id, wake), request)
     }
 
     /// Announces a sleep until `until` and says how long it is from now on the client's clock.
@@ -262,7 +262,7 @@ impl TokenState {
         let verdict = {
             let mut machine = self.lock();
             let verdict = machine.handle_api_response(self.clock.now(), bearer, status, headers);
-            self.drain(&mut machine, Grant::ClientCredentials);
+            self.drain(&mut machine);
             verdict
         };
         self.events.deliver();
@@ -316,14 +316,16 @@ impl TokenState {
     }
 
     /// Drains the machine's events: saves new tokens to the store (under the lock, before any
-    /// caller can be handed them) and queues what the observer should hear. `grant` is the
-    /// grant of the token request whose outcome was just fed, which brought any new tokens.
-    pub(crate) fn drain(&self, machine: &mut TokenManager, grant: Grant) {
+    /// caller can be handed them) and queues what the observer should hear.
+    pub(crate) fn drain(&self, machine: &mut TokenManager) {
         while let Some(event) = machine.poll_event() {
             let event = match event {
-                Event::TokensChanged(tokens) => {
+                Event::TokensChanged { tokens, request } => {
                     self.save(&tokens);
-                    ClientEvent::TokensRenewed { grant, tokens }
+                    ClientEvent::TokensRenewed {
+                        grant: request.grant(),
+                        tokens,
+                    }
                 }
                 Event::TokenRequestFailed { grant, failure, .. } => {
                     ClientEvent::TokenRequestFailed {

@@ -28,9 +28,15 @@ fn first_call_fetches_a_token_and_later_calls_reuse_it() {
     let request = expect_fetch(machine.poll_call(now));
     assert_eq!(request.grant, Grant::ClientCredentials);
     provider.answer(&mut machine, now, &request);
-    let Some(Event::TokensChanged(tokens)) = machine.poll_event() else {
+    let Some(Event::TokensChanged {
+        tokens,
+        request: by,
+    }) = machine.poll_event()
+    else {
         panic!("no TokensChanged event");
     };
+    assert_eq!(by, request.id);
+    assert_eq!(by.grant(), Grant::ClientCredentials);
     assert_eq!(tokens.access_token.expose(), "at0000000000000000000001");
     assert_eq!(tokens.expires_at, now + secs(3600));
     for n in 0..100 {
@@ -157,7 +163,7 @@ fn a_late_answer_to_an_abandoned_request_is_adopted_when_nothing_newer_arrived()
     provider.answer(&mut machine, now, &first);
     assert!(matches!(
         machine.poll_event(),
-        Some(Event::TokensChanged(_))
+        Some(Event::TokensChanged { .. })
     ));
     assert!(matches!(machine.poll_call(now), Step::Authorized(_)));
 }
@@ -529,4 +535,31 @@ fn a_background_renewer_renews_only_tokens_in_use() {
     assert_eq!(call(&mut machine, &mut provider, later), Ok(StatusCode::OK));
     assert_eq!(provider.token_requests(), 3);
     assert!(machine.poll_timeout().is_some());
+}
+
+#[test]
+fn a_token_the_api_refused_is_due_for_renewal_at_once() {
+    let (mut machine, mut provider, now) = with_a_token();
+    let bearer = expect_bearer(machine.poll_call(now));
+    let renew_at = machine
+        .poll_timeout()
+        .expect("a renewal of the token in use");
+    assert!(renew_at > now + secs(3000));
+    let later = now + secs(60);
+    let refused = http::Response::builder()
+        .status(401)
+        .header("www-authenticate", r#"Bearer error="invalid_token""#)
+        .body(Vec::<u8>::new())
+        .unwrap();
+    let verdict = machine.handle_api_response(later, &bearer, refused.status(), refused.headers());
+    assert_eq!(verdict, bearer_protocol::ApiVerdict::Replay);
+    // A background renewer wakes now, not at the old renewal time.
+    assert_eq!(machine.poll_timeout(), Some(later));
+    let request = expect_fetch(machine.poll_renewal(later));
+    provider.answer(&mut machine, later, &request);
+    assert_eq!(provider.token_requests(), 2);
+    assert!(
+        machine.poll_timeout().is_none(),
+        "the new token is not in use yet"
+    );
 }

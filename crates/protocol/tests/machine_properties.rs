@@ -304,7 +304,7 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
             }
         }
         while let Some(event) = machine.poll_event() {
-            if let Event::TokensChanged(tokens) = event {
+            if let Event::TokensChanged { tokens, .. } = event {
                 latest_refresh = tokens.refresh_token.map(|t| t.expose().to_owned());
             }
         }

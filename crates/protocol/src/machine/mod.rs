@@ -75,12 +75,28 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 use tokens::Held;
 
-/// Identifies one token request, to match its outcome to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(u64);
+/// Identifies one token request, to match its outcome to it, and says which grant it used.
+/// Later requests of a machine have larger numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId {
+    number: u64,
+    grant: Grant,
+}
+
+impl RequestId {
+    /// The request's number: 1 for a machine's first, then counting up.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The grant the request used.
+    pub fn grant(&self) -> Grant {
+        self.grant
+    }
+}
 
 /// Which grant a token request uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Grant {
     /// `grant_type=client_credentials`
     ClientCredentials,
@@ -214,7 +230,12 @@ pub enum ApiVerdict {
 pub enum Event {
     /// New tokens were adopted. Persist them before using the new access token: the previous
     /// refresh token is now void at the provider.
-    TokensChanged(StoredTokens),
+    TokensChanged {
+        /// The tokens, as a store persists them.
+        tokens: StoredTokens,
+        /// The request that brought them (its grant: [`RequestId::grant`]).
+        request: RequestId,
+    },
     /// The refresh token was refused (`invalid_grant`); the next token request uses client
     /// credentials.
     RefreshTokenRefused,
@@ -244,7 +265,6 @@ pub enum Event {
 #[derive(Debug)]
 struct InFlight {
     id: RequestId,
-    grant: Grant,
     sent_at: SystemTime,
 }
 
@@ -270,7 +290,8 @@ pub struct TokenManager {
     config: Config,
     held: Option<Held>,
     generation: u64,
-    stale: bool,
+    /// When the API refused the current token (401): it is renewed at once.
+    stale_since: Option<SystemTime>,
     in_flight: Option<InFlight>,
     next_id: u64,
     hold: Option<Hold>,
@@ -291,6 +312,23 @@ pub struct TokenManager {
 /// After this many refresh tokens refused in a row, the machine renews with client credentials
 /// only: each refused refresh costs a token request for nothing.
 const REFUSALS_BEFORE_CLIENT_CREDENTIALS: u32 = 2;
+
+/// The machine's timers: [`TokenManager::poll_timeout`] is the earliest armed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// The token request in flight counts as abandoned.
+    Abandon,
+    /// A backoff or quiet period ends.
+    HoldEnd,
+    /// The token in use is due for renewal (at once when the API refused it).
+    Renew,
+    /// The pacer lets a due renewal go.
+    Pace,
+}
+
+impl Timer {
+    const ALL: [Timer; 4] = [Timer::Abandon, Timer::HoldEnd, Timer::Renew, Timer::Pace];
+}
 
 /// Jitter seed of a configuration without one.
 const DEFAULT_SEED: u64 = 0x5eed;
@@ -326,7 +364,7 @@ impl TokenManager {
             config,
             held: None,
             generation: 0,
-            stale: false,
+            stale_since: None,
             in_flight: None,
             next_id: 0,
             hold: None,
@@ -401,16 +439,31 @@ impl TokenManager {
     /// abandoned. A background renewer calls [`poll_renewal`](Self::poll_renewal) then.
     /// `None` while no token is held or the one held has not been used since it arrived.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
-        if let Some(flight) = &self.in_flight {
-            return Some(flight.sent_at + self.config.token_request_timeout());
-        }
-        match &self.hold {
-            Some(hold) => Some(hold.until),
-            None => self
-                .held
+        Timer::ALL
+            .into_iter()
+            .filter_map(|timer| self.timer(timer))
+            .min()
+    }
+
+    /// When `timer` fires, if it is armed.
+    fn timer(&self, timer: Timer) -> Option<SystemTime> {
+        match timer {
+            Timer::Abandon => self
+                .in_flight
                 .as_ref()
-                .filter(|_| self.used)
-                .map(|held| held.renew_at),
+                .map(|flight| flight.sent_at + self.config.token_request_timeout()),
+            Timer::HoldEnd => self.hold.as_ref().map(|hold| hold.until),
+            // Armed while a renewal may be sent: a token in use, nothing in flight or held.
+            Timer::Renew if self.in_flight.is_some() || self.hold.is_some() || !self.used => None,
+            Timer::Renew => {
+                let held = self.held.as_ref()?;
+                Some(self.stale_since.unwrap_or(held.renew_at))
+            }
+            // A renewal that is due waits for the pacer's next slot.
+            Timer::Pace => {
+                let renew = self.timer(Timer::Renew)?;
+                self.pacer.peek_slot().filter(|slot| *slot > renew)
+            }
         }
     }
 
@@ -422,7 +475,7 @@ impl TokenManager {
         let usable = self
             .held
             .as_ref()
-            .is_some_and(|held| !self.stale && now < held.usable_until);
+            .is_some_and(|held| self.stale_since.is_none() && now < held.usable_until);
         let due = self.held.as_ref().is_none_or(|held| now >= held.renew_at) || !usable;
         let fetching_allowed = self.in_flight.is_none() && self.hold.is_none();
 
@@ -492,7 +545,7 @@ impl TokenManager {
     /// Token requests still needed before the quota day ends, if calls go on all day.
     fn reserve(&self, now: SystemTime) -> u64 {
         let (valid_until, lifetime) = match &self.held {
-            Some(held) if !self.stale => (Some(held.renew_at), held.lifetime),
+            Some(held) if self.stale_since.is_none() => (Some(held.renew_at), held.lifetime),
             _ => (None, self.config.default_lifetime()),
         };
         self.budget.reserve(now, valid_until, lifetime)
@@ -523,7 +576,6 @@ impl TokenManager {
         self.pacer.record(now);
         self.governor.record(now);
         self.next_id += 1;
-        let id = RequestId(self.next_id);
         let refresh = self
             .held
             .as_ref()
@@ -539,11 +591,11 @@ impl TokenManager {
                 client_credentials_request(&self.config),
             ),
         };
-        self.in_flight = Some(InFlight {
-            id,
+        let id = RequestId {
+            number: self.next_id,
             grant,
-            sent_at: now,
-        });
+        };
+        self.in_flight = Some(InFlight { id, sent_at: now });
         Ok(TokenRequest { id, grant, request })
     }
 
@@ -569,7 +621,7 @@ impl TokenManager {
             Some(held) if held.lifetime < GOVERNOR_INTERVAL => {
                 ThrottleCause::ShortLifetime(held.lifetime)
             }
-            _ if self.stale => ThrottleCause::TokensRefusedByApi,
+            _ if self.stale_since.is_some() => ThrottleCause::TokensRefusedByApi,
             _ => ThrottleCause::RepeatedFailures,
         }
     }
@@ -702,7 +754,7 @@ impl TokenManager {
                 .as_ref()
                 .is_none_or(|c| matches!(c.error, None | Some(ChallengeError::InvalidToken)));
             if refused_token {
-                self.mark_stale(bearer);
+                self.mark_stale(now, bearer);
                 return ApiVerdict::Replay;
             }
         }
@@ -726,7 +778,7 @@ impl TokenManager {
                 ApiVerdict::Fail(self.exhaust_quota(resets_at))
             }
             GatewayCode::InvalidOrExpiredToken => {
-                self.mark_stale(bearer);
+                self.mark_stale(now, bearer);
                 ApiVerdict::Replay
             }
             GatewayCode::DeveloperInactive
@@ -736,15 +788,15 @@ impl TokenManager {
         }
     }
 
-    fn mark_stale(&mut self, bearer: &Bearer) {
+    fn mark_stale(&mut self, now: SystemTime, bearer: &Bearer) {
         if bearer.generation == self.generation && self.held.is_some() {
-            self.stale = true;
+            self.stale_since.get_or_insert(now);
         }
     }
 
     fn take_flight(&mut self, id: RequestId) -> Option<Grant> {
         match &self.in_flight {
-            Some(flight) if flight.id == id => self.in_flight.take().map(|f| f.grant),
+            Some(flight) if flight.id == id => self.in_flight.take().map(|f| f.id.grant),
             _ => None,
         }
     }
@@ -762,7 +814,7 @@ impl TokenManager {
             if let Some(flight) = self.in_flight.take() {
                 self.events.push_back(Event::TokenRequestFailed {
                     id: flight.id,
-                    grant: flight.grant,
+                    grant: flight.id.grant,
                     failure: Failure::Abandoned,
                 });
             }
@@ -801,14 +853,17 @@ impl TokenManager {
             generation,
             token.expires_in,
             leeway,
-            Some(id.0),
+            Some(id.number),
             Some(now),
         ) {
             Some(held) => {
                 self.generation = generation;
-                self.events.push_back(Event::TokensChanged(held.stored()));
+                self.events.push_back(Event::TokensChanged {
+                    tokens: held.stored(),
+                    request: id,
+                });
                 self.held = Some(held);
-                self.stale = false;
+                self.stale_since = None;
                 self.hold = None;
                 self.attempts = 0;
             }
@@ -830,7 +885,7 @@ impl TokenManager {
         let newer_than_held = self
             .held
             .as_ref()
-            .is_none_or(|held| held.from_request.is_none_or(|from| id.0 > from));
+            .is_none_or(|held| held.from_request.is_none_or(|from| id.number > from));
         match parsed {
             // The server issued these tokens and voided the refresh token held before them.
             Ok(token) if newer_than_held => self.adopt(now, id, token),

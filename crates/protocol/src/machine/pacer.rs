@@ -98,6 +98,19 @@ impl Pacer {
         }
     }
 
+    /// When the next send may go, as far as the window recorded so far says (without
+    /// forgetting expired sends: it may be in the past, meaning now).
+    pub(crate) fn peek_slot(&self) -> Option<SystemTime> {
+        let full = self.qps.is_some_and(|qps| self.sent.len() >= qps as usize);
+        let window = full
+            .then(|| self.sent.front().map(|oldest| *oldest + WINDOW))
+            .flatten();
+        match (self.blocked_until, window) {
+            (Some(blocked), Some(window)) => Some(blocked.max(window)),
+            (blocked, window) => blocked.or(window),
+        }
+    }
+
     /// Records a send (only while a limit is known).
     pub(crate) fn record(&mut self, now: SystemTime) {
         if let Some(qps) = self.qps {
