@@ -1,0 +1,194 @@
+//! What the machine hands its caller: token requests to send, steps to take, waits, verdicts
+//! on API answers, and events.
+
+use super::tokens::{Bearer, StoredTokens};
+use crate::error::{Error, Failure};
+use std::fmt;
+use std::time::SystemTime;
+
+/// Identifies one token request, to match its outcome to it, and says which grant it used.
+/// Later requests of a machine have larger numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId {
+    pub(super) number: u64,
+    pub(super) grant: Grant,
+}
+
+impl RequestId {
+    /// The request's number: 1 for a machine's first, then counting up.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The grant the request used.
+    pub fn grant(&self) -> Grant {
+        self.grant
+    }
+}
+
+/// Which grant a token request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// `grant_type=client_credentials`
+    ClientCredentials,
+    /// `grant_type=refresh_token`
+    RefreshToken,
+}
+
+/// A token request for the caller to send.
+///
+/// `Debug` shows the id, the grant, the method, the URI, the header names (the value of
+/// `Authorization` masked, the others shown) and the body's length, never the body: it holds
+/// the client secret and the refresh token.
+#[must_use = "a token request must be sent and its outcome fed back"]
+pub struct TokenRequest {
+    /// Pass it back with the outcome.
+    pub id: RequestId,
+    /// The grant it uses.
+    pub grant: Grant,
+    /// The request, ready to send.
+    pub request: http::Request<Vec<u8>>,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("id", &self.id)
+            .field("grant", &self.grant)
+            .field("method", self.request.method())
+            .field("uri", &shown_uri(self.request.uri()))
+            .field("headers", &ShownHeaders(self.request.headers()))
+            .field("body_len", &self.request.body().len())
+            .finish()
+    }
+}
+
+/// Scheme, host, port and path of a URI: no user information, no query (either may hold a
+/// secret).
+fn shown_uri(uri: &http::Uri) -> String {
+    let mut shown = String::new();
+    if let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) {
+        shown.push_str(scheme);
+        shown.push_str("://");
+        shown.push_str(host);
+        if let Some(port) = uri.port_u16() {
+            shown.push_str(&format!(":{port}"));
+        }
+    }
+    shown.push_str(uri.path());
+    if uri.query().is_some() {
+        shown.push_str("?[redacted]");
+    }
+    shown
+}
+
+/// Header names with their values, the value of every header that carries credentials
+/// (`Authorization`, `Proxy-Authorization`, `Cookie`) masked.
+struct ShownHeaders<'a>(&'a http::HeaderMap);
+
+impl fmt::Debug for ShownHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE].contains(name) {
+                map.entry(&name.as_str(), &crate::wire::support::REDACTED);
+            } else {
+                map.entry(
+                    &name.as_str(),
+                    &crate::wire::support::sanitize(&String::from_utf8_lossy(value.as_bytes()), 80),
+                );
+            }
+        }
+        map.finish()
+    }
+}
+
+/// What the caller should do next.
+#[derive(Debug)]
+#[must_use]
+pub enum Step {
+    /// Go ahead: attach this bearer token (for [`TokenManager::poll_call`], the call is counted).
+    Authorized(Bearer),
+    /// Send this token request, feed its outcome back, then ask again.
+    Fetch(TokenRequest),
+    /// Ask again at `until`, or sooner when a token request in flight ends.
+    Wait(Wait),
+    /// Give up on this call with this error.
+    Fail(Error),
+}
+
+/// A wait the machine asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// Ask again no later than this.
+    pub until: SystemTime,
+    /// Why.
+    pub reason: WaitReason,
+}
+
+/// Why the machine asks to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Another caller's token request is in flight: wait to be woken by its outcome; `until` is
+    /// when it counts as abandoned.
+    TokenInFlight,
+    /// Backing off after a transient failure of the token endpoint.
+    Backoff,
+    /// Pacing under the queries-per-second limit.
+    Pacing,
+    /// The gateway answered "over queries per second" with this `Retry-After`.
+    RetryAfter,
+}
+
+/// What the caller should do with an API answer.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum ApiVerdict {
+    /// Hand the answer to the application.
+    Deliver,
+    /// The token was refused (401): ask again for a token and replay the call, once.
+    Replay,
+    /// The gateway said "over QPS": replay the call at this time.
+    RetryAt(SystemTime),
+    /// The gateway refused the call for good, or until the quota resets.
+    Fail(Error),
+}
+
+/// Something the caller should know about; drain with [`TokenManager::poll_event`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// New tokens were adopted. Persist them before using the new access token: the previous
+    /// refresh token is now void at the provider.
+    TokensChanged {
+        /// The tokens, as a store persists them.
+        tokens: StoredTokens,
+        /// The request that brought them (its grant: [`RequestId::grant`]).
+        request: RequestId,
+    },
+    /// The refresh token was refused (`invalid_grant`); the next token request uses client
+    /// credentials.
+    RefreshTokenRefused,
+    /// Token requests today went past what the plan accounts for; each costs an API call.
+    TokenAllowanceExceeded {
+        /// Token requests sent in the quota day.
+        token_requests: u32,
+        /// What the plan accounts for.
+        accounted: u32,
+    },
+    /// An answer arrived for a token request that had been abandoned or overtaken; its tokens
+    /// were not adopted.
+    LateAnswerIgnored(RequestId),
+    /// A token request brought no tokens. The machine has already decided what follows (a
+    /// backoff, the fallback to client credentials, or a quiet period with an error); this is
+    /// for logs and metrics.
+    TokenRequestFailed {
+        /// The request.
+        id: RequestId,
+        /// The grant it used.
+        grant: Grant,
+        /// What went wrong.
+        failure: Failure,
+    },
+}
