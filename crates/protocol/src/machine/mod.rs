@@ -54,8 +54,8 @@ mod pacer;
 mod tokens;
 
 pub use budget::BudgetSnapshot;
-pub use outputs::{ApiVerdict, Event, Grant, RequestId, Step, TokenRequest, Wait, WaitReason};
 pub use governor::{GOVERNOR_BURST, GOVERNOR_INTERVAL};
+pub use outputs::{ApiVerdict, Event, Grant, RequestId, Step, TokenRequest, Wait, WaitReason};
 pub use pacer::MAX_QPS;
 pub use tokens::{Bearer, MIN_LIFETIME, StoredTokens};
 
@@ -68,8 +68,8 @@ use crate::wire::oauth_error::{ErrorCode, OAuthError};
 use crate::wire::quota::QuotaHeaders;
 use crate::wire::request::{client_credentials_request, refresh_token_request};
 use crate::wire::token::{TokenEndpointError, parse_token_response};
-use backoff::Backoff;
 use answers::quota_error;
+use backoff::Backoff;
 use budget::{Budget, Spent};
 use governor::Governor;
 use http::{HeaderMap, StatusCode};
@@ -77,7 +77,6 @@ use pacer::Pacer;
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 use tokens::Held;
-
 
 #[derive(Debug)]
 struct InFlight {
@@ -442,5 +441,4 @@ impl TokenManager {
             _ => ThrottleCause::RepeatedFailures,
         }
     }
-
 }
