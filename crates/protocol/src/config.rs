@@ -98,20 +98,44 @@ impl Default for RetryPolicy {
 /// A validated configuration. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub(crate) token_url: Uri,
-    pub(crate) client_id: ClientId,
-    pub(crate) client_secret: ClientSecret,
-    pub(crate) client_auth: ClientAuth,
-    pub(crate) scope: Option<String>,
-    pub(crate) refresh_leeway: Duration,
-    pub(crate) default_lifetime: Duration,
-    pub(crate) plan: Plan,
-    pub(crate) budget_mode: BudgetMode,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) quiet_period: Duration,
-    pub(crate) token_request_timeout: Duration,
-    pub(crate) seed: Option<u64>,
-    pub(crate) hints: Vec<ConfigHint>,
+    token_url: Uri,
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    options: Options,
+    hints: Vec<ConfigHint>,
+}
+
+/// Everything but the credential: what [`ConfigBuilder`] sets and [`Config`] keeps, one field
+/// each, with the defaults in [`Options::default`].
+#[derive(Debug, Clone)]
+struct Options {
+    client_auth: ClientAuth,
+    scope: Option<String>,
+    refresh_leeway: Duration,
+    default_lifetime: Duration,
+    plan: Plan,
+    budget_mode: BudgetMode,
+    retry: RetryPolicy,
+    quiet_period: Duration,
+    token_request_timeout: Duration,
+    seed: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            client_auth: ClientAuth::default(),
+            scope: None,
+            refresh_leeway: Duration::from_secs(60),
+            default_lifetime: Duration::from_secs(3600),
+            plan: Plan::default(),
+            budget_mode: BudgetMode::default(),
+            retry: RetryPolicy::default(),
+            quiet_period: Duration::from_secs(60),
+            token_request_timeout: Duration::from_secs(30),
+            seed: None,
+        }
+    }
 }
 
 impl Config {
@@ -125,16 +149,7 @@ impl Config {
             token_url: token_url.into(),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            client_auth: ClientAuth::default(),
-            scope: None,
-            refresh_leeway: Duration::from_secs(60),
-            default_lifetime: Duration::from_secs(3600),
-            plan: Plan::default(),
-            budget_mode: BudgetMode::default(),
-            retry: RetryPolicy::default(),
-            quiet_period: Duration::from_secs(60),
-            token_request_timeout: Duration::from_secs(30),
-            seed: None,
+            options: Options::default(),
         }
     }
 
@@ -152,39 +167,39 @@ impl Config {
     }
     /// How the client authenticates to the token endpoint.
     pub fn client_auth(&self) -> ClientAuth {
-        self.client_auth
+        self.options.client_auth
     }
     /// The scope asked for, if any.
     pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+        self.options.scope.as_deref()
     }
     /// How long before expiry a token is renewed.
     pub fn refresh_leeway(&self) -> Duration {
-        self.refresh_leeway
+        self.options.refresh_leeway
     }
     /// Lifetime assumed for a token response without `expires_in`.
     pub fn default_lifetime(&self) -> Duration {
-        self.default_lifetime
+        self.options.default_lifetime
     }
     /// The plan.
     pub fn plan(&self) -> &Plan {
-        &self.plan
+        &self.options.plan
     }
     /// Whether the budget refuses or only reports.
     pub fn budget_mode(&self) -> BudgetMode {
-        self.budget_mode
+        self.options.budget_mode
     }
     /// Retry bounds for transient token-endpoint failures.
     pub fn retry(&self) -> &RetryPolicy {
-        &self.retry
+        &self.options.retry
     }
     /// How long a permanent failure is repeated without asking the token endpoint again.
     pub fn quiet_period(&self) -> Duration {
-        self.quiet_period
+        self.options.quiet_period
     }
     /// After this long without an answer, a token request counts as abandoned.
     pub fn token_request_timeout(&self) -> Duration {
-        self.token_request_timeout
+        self.options.token_request_timeout
     }
     /// Seed of the backoff jitter, if one was given. Without one a [`TokenManager`] uses a
     /// fixed seed; the clients draw one per client from the operating system's randomness, so
@@ -192,12 +207,12 @@ impl Config {
     ///
     /// [`TokenManager`]: crate::TokenManager
     pub fn seed(&self) -> Option<u64> {
-        self.seed
+        self.options.seed
     }
 
     /// The same configuration with this jitter seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.options.seed = Some(seed);
         self
     }
     /// Things that are allowed but look unusual for this provider (warning level).
@@ -214,70 +229,61 @@ pub struct ConfigBuilder {
     token_url: String,
     client_id: ClientId,
     client_secret: ClientSecret,
-    client_auth: ClientAuth,
-    scope: Option<String>,
-    refresh_leeway: Duration,
-    default_lifetime: Duration,
-    plan: Plan,
-    budget_mode: BudgetMode,
-    retry: RetryPolicy,
-    quiet_period: Duration,
-    token_request_timeout: Duration,
-    seed: Option<u64>,
+    options: Options,
 }
 
 impl ConfigBuilder {
     /// Client authentication method (default: form body, as the provider documents).
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = auth;
+        self.options.client_auth = auth;
         self
     }
     /// Scope to ask for (default: none).
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = Some(scope.into());
+        self.options.scope = Some(scope.into());
         self
     }
     /// Renew this long before expiry (default 60 s).
     pub fn refresh_leeway(mut self, leeway: Duration) -> Self {
-        self.refresh_leeway = leeway;
+        self.options.refresh_leeway = leeway;
         self
     }
     /// Lifetime assumed when a token response has no `expires_in` (default 3600 s).
     pub fn default_lifetime(mut self, lifetime: Duration) -> Self {
-        self.default_lifetime = lifetime;
+        self.options.default_lifetime = lifetime;
         self
     }
     /// The application's plan (default: unknown quota, 6 token requests a day, unknown QPS).
     pub fn plan(mut self, plan: Plan) -> Self {
-        self.plan = plan;
+        self.options.plan = plan;
         self
     }
     /// Enforce the budget or only observe it (default: enforce).
     pub fn budget_mode(mut self, mode: BudgetMode) -> Self {
-        self.budget_mode = mode;
+        self.options.budget_mode = mode;
         self
     }
     /// Retry bounds for transient token-endpoint failures.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.options.retry = retry;
         self
     }
     /// How long a permanent failure (wrong secret, inactive application) is repeated without
     /// asking the token endpoint again (default 60 s).
     pub fn quiet_period(mut self, period: Duration) -> Self {
-        self.quiet_period = period;
+        self.options.quiet_period = period;
         self
     }
     /// After this long without an answer a token request counts as abandoned and another may be
     /// sent (default 30 s; set it at or above the transport's own time-out).
     pub fn token_request_timeout(mut self, timeout: Duration) -> Self {
-        self.token_request_timeout = timeout;
+        self.options.token_request_timeout = timeout;
         self
     }
     /// Seed of the backoff jitter, so a run can be replayed exactly (default: none; see
     /// [`Config::seed`]).
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.options.seed = Some(seed);
         self
     }
 
@@ -286,6 +292,21 @@ impl ConfigBuilder {
         let token_url = validate_token_url(&self.token_url)?;
         validate_credential("client_id", self.client_id.expose())?;
         validate_credential("client_secret", self.client_secret.expose())?;
+        self.options.validate()?;
+        let hints = hints(&self.client_id, &self.client_secret, &self.options);
+        Ok(Config {
+            token_url,
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            options: self.options,
+            hints,
+        })
+    }
+}
+
+impl Options {
+    /// The first option that is wrong, named with its fix.
+    fn validate(&self) -> Result<(), ConfigError> {
         if let Some(scope) = &self.scope {
             if scope.is_empty()
                 || scope
@@ -298,73 +319,63 @@ impl ConfigBuilder {
                 ));
             }
         }
-        if self.default_lifetime.is_zero() {
-            return Err(ConfigError::new(
+        let problems: [(bool, &'static str, &'static str); 5] = [
+            (
+                self.default_lifetime.is_zero(),
                 "default_lifetime",
                 "must be longer than zero; the provider's tokens last 3600 s",
-            ));
-        }
-        if self.plan.calls_per_day == Some(0) {
-            return Err(ConfigError::new(
+            ),
+            (
+                self.plan.calls_per_day == Some(0),
                 "plan.calls_per_day",
                 "must be at least 1, or None when the quota is unknown",
-            ));
-        }
-        if self.plan.queries_per_second == Some(0) {
-            return Err(ConfigError::new(
+            ),
+            (
+                self.plan.queries_per_second == Some(0),
                 "plan.queries_per_second",
                 "must be at least 1, or None when the limit is unknown",
-            ));
-        }
-        if self.token_request_timeout.is_zero() {
-            return Err(ConfigError::new(
+            ),
+            (
+                self.token_request_timeout.is_zero(),
                 "token_request_timeout",
                 "must be longer than zero; 30 s is a good value",
-            ));
-        }
-        if self.retry.base_delay > self.retry.max_delay {
-            return Err(ConfigError::new(
+            ),
+            (
+                self.retry.base_delay > self.retry.max_delay,
                 "retry.base_delay",
                 "must not exceed retry.max_delay",
-            ));
+            ),
+        ];
+        match problems.into_iter().find(|(wrong, _, _)| *wrong) {
+            Some((_, field, fix)) => Err(ConfigError::new(field, fix)),
+            None => Ok(()),
         }
-        let mut hints = Vec::new();
-        let id_len = self.client_id.char_len();
-        if id_len != DOCUMENTED_CLIENT_ID_LEN {
-            hints.push(ConfigHint::UnusualLength {
-                field: "client_id",
-                found: id_len,
-                documented: DOCUMENTED_CLIENT_ID_LEN,
-            });
-        }
-        let secret_len = self.client_secret.char_len();
-        if secret_len != DOCUMENTED_CLIENT_SECRET_LEN {
-            hints.push(ConfigHint::UnusualLength {
-                field: "client_secret",
-                found: secret_len,
-                documented: DOCUMENTED_CLIENT_SECRET_LEN,
-            });
-        }
-        if self.refresh_leeway >= self.default_lifetime {
-            hints.push(ConfigHint::LeewayNotShorterThanLifetime);
-        }
-        Ok(Config {
-            token_url,
-            client_id: self.client_id,
-            client_secret: self.client_secret,
-            client_auth: self.client_auth,
-            scope: self.scope,
-            refresh_leeway: self.refresh_leeway,
-            default_lifetime: self.default_lifetime,
-            plan: self.plan,
-            budget_mode: self.budget_mode,
-            retry: self.retry,
-            quiet_period: self.quiet_period,
-            token_request_timeout: self.token_request_timeout,
-            seed: self.seed,
-            hints,
-        })
     }
+}
+
+/// What is allowed but unusual for this provider.
+fn hints(client_id: &ClientId, client_secret: &ClientSecret, options: &Options) -> Vec<ConfigHint> {
+    let mut hints = Vec::new();
+    for (field, found, documented) in [
+        ("client_id", client_id.char_len(), DOCUMENTED_CLIENT_ID_LEN),
+        (
+            "client_secret",
+            client_secret.char_len(),
+            DOCUMENTED_CLIENT_SECRET_LEN,
+        ),
+    ] {
+        if found != documented {
+            hints.push(ConfigHint::UnusualLength {
+                field,
+                found,
+                documented,
+            });
+        }
+    }
+    if options.refresh_leeway >= options.default_lifetime {
+        hints.push(ConfigHint::LeewayNotShorterThanLifetime);
+    }
+    hints
 }
 
 fn validate_token_url(raw: &str) -> Result<Uri, ConfigError> {
