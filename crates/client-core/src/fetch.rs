@@ -2,9 +2,8 @@
 //! back — or until it is dropped unfinished (its thread unwound, its future was cancelled), in
 //! which case it is reported abandoned, so that the machine is never wedged.
 
-use crate::state::TokenState;
-use bearer_protocol::{RequestId, TokenManager, TransportFailure};
-use std::sync::MutexGuard;
+use crate::state::{Locked, TokenState};
+use bearer_protocol::{RequestId, TransportFailure};
 
 /// A token request being sent. Finish it with [`Fetch::finish`]; dropped unfinished, it reports
 /// the request abandoned and wakes the waiters.
@@ -27,34 +26,24 @@ impl<'a, W: Fn()> Fetch<'a, W> {
     }
 
     /// Feeds the request's outcome (its answer, or how the transport failed) to the machine,
-    /// saves and queues what it reports, wakes the waiters, and returns the lock (events are
-    /// delivered once it is released).
+    /// saves and queues what it reports, wakes the waiters, and returns the token state still
+    /// locked (the events are delivered once it is released).
     pub fn finish(
         mut self,
         outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
-    ) -> MutexGuard<'a, TokenManager> {
+    ) -> Locked<'a> {
         self.armed = false;
         let state = self.state;
-        let mut machine = state.lock();
-        let now = state.now();
-        match outcome {
-            Ok(response) => machine.handle_token_response(now, self.id, &response),
-            Err(failure) => machine.handle_token_failure(now, self.id, failure),
-        }
-        state.drain(&mut machine);
+        state.finish(self.id, outcome);
         (self.wake)();
-        machine
+        state.lock()
     }
 }
 
 impl<W: Fn()> Drop for Fetch<'_, W> {
     fn drop(&mut self) {
         if self.armed {
-            {
-                let mut machine = self.state.lock();
-                machine.handle_token_abandoned(self.state.now(), self.id);
-                self.state.drain(&mut machine);
-            }
+            self.state.abandon(self.id);
             (self.wake)();
         }
     }

@@ -15,7 +15,7 @@
 //! - its builder embeds a [`Settings`] (setters from [`settings_methods!`]), checks it with
 //!   [`Settings::check`], sets up its HTTP side from the [`HttpSettings`], then starts the
 //!   [`TokenState`] with [`StateSettings::load`];
-//! - to authorize a call it asks [`TokenState::next`] under [`TokenState::lock`], and does what
+//! - to authorize a call it asks [`Locked::next`] of [`TokenState::lock`], and does what
 //!   the [`Next`] says: a token request through [`TokenState::fetch`] and [`Fetch::finish`], a
 //!   wait for another caller's request (its own condition variable or `Notify`), a sleep;
 //! - it feeds every API answer to [`TokenState::judge`] and follows [`Attempts::follow`].
@@ -60,4 +60,4 @@ pub use settings::{
     Checked, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,
     DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Settings,
 };
-pub use state::{Next, Purpose, StateSettings, TokenState};
+pub use state::{Locked, Next, Purpose, StateSettings, TokenState};

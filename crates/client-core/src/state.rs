@@ -2,11 +2,13 @@
 //! with what surrounds it whatever the transport: the clock, the store, the event queue and the
 //! waiting limits.
 //!
-//! Invariants (the transports keep them by going through these methods):
+//! Invariants, held by the types (the machine is never handed out: [`Locked`] and the methods
+//! here are the only ways to feed it):
 //! - every input to the machine is followed by draining its events under the same lock: new
 //!   tokens are saved to the store right after the machine adopts them, so no caller can be
 //!   handed a token before it is saved;
-//! - events are queued under the lock and delivered after it is released.
+//! - events are queued under the lock and delivered after it is released ([`Locked`] delivers
+//!   them when dropped).
 //!
 //! How a caller blocks or awaits (a condition variable, a `Notify`, sleeps) is the transport's.
 
@@ -15,13 +17,13 @@ use crate::error::Error;
 use crate::events::{ClientEvent, StoreOperation, WaitCause};
 use crate::fetch::Fetch;
 use bearer_protocol::{
-    ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, Step, StoredTokens, TokenManager,
-    TokenRequest, TokenStore, TransportFailure, Wait, WaitReason,
+    ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, RequestId, Step, StoredTokens,
+    TokenManager, TokenRequest, TokenStore, TransportFailure, Wait, WaitReason,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// What a token is wanted for.
@@ -130,9 +132,17 @@ pub struct TokenState {
 }
 
 impl TokenState {
-    /// Locks the machine. Feed it only through this type's methods, so that its events are
-    /// drained; a transport holds the guard itself only to wait on it.
-    pub fn lock(&self) -> MutexGuard<'_, TokenManager> {
+    /// Locks the token state for a caller that wants a token: ask [`Locked::next`] what to do,
+    /// wait on it with [`Locked::wait`]; releasing it delivers the events queued meanwhile.
+    pub fn lock(&self) -> Locked<'_> {
+        Locked {
+            state: self,
+            guard: Some(self.machine()),
+        }
+    }
+
+    /// The machine itself, locked: only this module feeds it, and drains what it reports.
+    fn machine(&self) -> MutexGuard<'_, TokenManager> {
         // A panic under the lock (a store or a clock panicking) leaves the machine consistent:
         // every machine method runs to completion before the lock is released.
         self.machine.lock().unwrap_or_else(PoisonError::into_inner)
@@ -158,11 +168,8 @@ impl TokenState {
         self.over_qps_retries
     }
 
-    /// Asks the locked `machine` what a caller wanting a token for `purpose`, which has waited
-    /// `waited` so far, does next; saves and queues whatever the machine reports. Fails when
-    /// the machine does, or when the wait it asks for, or a token request of the caller's own
-    /// (which may take up to the token time-out), would take the caller past `max_wait`.
-    pub fn next(
+    /// See [`Locked::next`].
+    fn next(
         &self,
         machine: &mut TokenManager,
         purpose: Purpose,
@@ -260,7 +267,7 @@ impl TokenState {
     /// and returns its verdict; delivers what it reported.
     pub fn judge(&self, bearer: &Bearer, status: StatusCode, headers: &HeaderMap) -> ApiVerdict {
         let verdict = {
-            let mut machine = self.lock();
+            let mut machine = self.machine();
             let verdict = machine.handle_api_response(self.clock.now(), bearer, status, headers);
             self.drain(&mut machine);
             verdict
@@ -272,7 +279,7 @@ impl TokenState {
     /// Feeds a transport failure of an API call made with `bearer` (a call that never left is
     /// not counted against the quota).
     pub fn judge_failure(&self, bearer: &Bearer, failure: &TransportFailure) {
-        self.lock()
+        self.machine()
             .handle_api_failure(self.clock.now(), bearer, failure);
     }
 
@@ -301,18 +308,43 @@ impl TokenState {
     /// The quota budget now.
     pub fn budget(&self) -> BudgetSnapshot {
         let now = self.clock.now();
-        self.lock().budget(now)
+        self.machine().budget(now)
     }
 
     /// The tokens held now.
     pub fn tokens(&self) -> Option<StoredTokens> {
-        self.lock().tokens()
+        self.machine().tokens()
     }
 
     /// When the machine next wants attention unasked, and whether it holds tokens.
     pub fn next_timeout(&self) -> (Option<SystemTime>, bool) {
-        let machine = self.lock();
+        let machine = self.machine();
         (machine.poll_timeout(), machine.tokens().is_some())
+    }
+
+    /// Feeds the outcome of the token request `id` and drains what the machine reports.
+    pub(crate) fn finish(
+        &self,
+        id: RequestId,
+        outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
+    ) {
+        let mut machine = self.machine();
+        let now = self.clock.now();
+        match outcome {
+            Ok(response) => machine.handle_token_response(now, id, &response),
+            Err(failure) => machine.handle_token_failure(now, id, failure),
+        }
+        self.drain(&mut machine);
+    }
+
+    /// Reports the token request `id` abandoned, drains, and delivers what followed.
+    pub(crate) fn abandon(&self, id: RequestId) {
+        {
+            let mut machine = self.machine();
+            machine.handle_token_abandoned(self.clock.now(), id);
+            self.drain(&mut machine);
+        }
+        self.events.deliver();
     }
 
     /// Drains the machine's events: saves new tokens to the store (under the lock, before any
@@ -360,6 +392,54 @@ impl TokenState {
     }
 }
 
+/// The token state, locked by a caller that wants a token ([`TokenState::lock`]). It never
+/// hands out the machine, so everything fed to it is drained into the store and the event
+/// queue; the events are delivered when it is released (dropped), holding no lock.
+#[must_use = "the token state stays locked until this is dropped"]
+pub struct Locked<'a> {
+    state: &'a TokenState,
+    /// `None` only while [`wait`](Self::wait) has handed it to the condition variable.
+    guard: Option<MutexGuard<'a, TokenManager>>,
+}
+
+impl Locked<'_> {
+    /// What a caller wanting a token for `purpose`, which has waited `waited` so far, does
+    /// next; saves and queues whatever the machine reports. Fails when the machine does, or
+    /// when the wait it asks for, or a token request of the caller's own (which may take up to
+    /// the token time-out), would take the caller past `max_wait`.
+    pub fn next(&mut self, purpose: Purpose, waited: Duration) -> Result<Next, Error> {
+        let Some(machine) = self.guard.as_mut() else {
+            unreachable!("the guard is back once wait returns");
+        };
+        self.state.next(machine, purpose, waited)
+    }
+
+    /// Releases the lock until `changed` is notified or `timeout` passes, then takes it again
+    /// (for a thread waiting on another's token request).
+    pub fn wait(mut self, changed: &Condvar, timeout: Duration) -> Self {
+        if let Some(guard) = self.guard.take() {
+            let (guard, _) = changed
+                .wait_timeout(guard, timeout)
+                .unwrap_or_else(PoisonError::into_inner);
+            self.guard = Some(guard);
+        }
+        self
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.state.events.deliver();
+    }
+}
+
+impl fmt::Debug for Locked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Locked").finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for TokenState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenState").finish_non_exhaustive()
@@ -375,7 +455,7 @@ mod tests {
         let checked = Settings::new(config, "test")
             .check()
             .expect("valid settings");
-        checked.state.load().lock().config().seed()
+        checked.state.load().machine().config().seed()
     }
 
     #[test]

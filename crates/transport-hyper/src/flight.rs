@@ -57,11 +57,8 @@ impl Shared {
                 woken.as_mut().enable();
             }
             let waited = started.map_or(Duration::ZERO, |at: Instant| at.elapsed());
-            let next = {
-                let mut machine = self.state.lock();
-                self.state.next(&mut machine, purpose, waited)
-            };
-            self.state.events().deliver();
+            // Released, and its events delivered, before any await.
+            let next = self.state.lock().next(purpose, waited);
             let first = started.is_none();
             if first {
                 started = Some(Instant::now());
@@ -92,6 +89,5 @@ impl Shared {
         let (fetch, request) = self.state.fetch(request, || self.changed.notify_waiters());
         let outcome = net::exchange(&self.http, &self.settings, request).await;
         drop(fetch.finish(outcome));
-        self.state.events().deliver();
     }
 }

@@ -10,9 +10,9 @@
 
 use crate::exchange::Exchange;
 use bearer_client_core::Error;
-use bearer_client_core::{Next, Purpose, TokenState, WaitCause};
-use bearer_protocol::{Bearer, TokenManager, TokenRequest};
-use std::sync::{Condvar, MutexGuard, PoisonError};
+use bearer_client_core::{Locked, Next, Purpose, TokenState, WaitCause};
+use bearer_protocol::{Bearer, TokenRequest};
+use std::sync::Condvar;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Everything clones of a client share.
@@ -36,7 +36,7 @@ impl Shared {
     pub(crate) fn authorize(&self, purpose: Purpose) -> Result<Bearer, Error> {
         let started = Instant::now();
         let mut first = true;
-        let mut machine = self.state.lock();
+        let mut locked = self.state.lock();
         loop {
             // The first ask has waited nothing: its token request may always go.
             let waited = if first {
@@ -45,19 +45,15 @@ impl Shared {
                 started.elapsed()
             };
             first = false;
-            let next = self.state.next(&mut machine, purpose, waited);
+            let next = locked.next(purpose, waited);
             if let Ok(Next::AwaitFlight(timeout)) = next {
                 // Woken when the request in flight ends.
-                machine = self
-                    .changed
-                    .wait_timeout(machine, timeout)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+                locked = locked.wait(&self.changed, timeout);
                 continue;
             }
-            drop(machine);
-            self.state.events().deliver();
-            machine = match next? {
+            // Released (and its events delivered) before anything else happens.
+            drop(locked);
+            locked = match next? {
                 Next::Authorized(bearer) => return Ok(bearer),
                 Next::Fetch(request) => self.fetch(request),
                 Next::Sleep { until, cause } => {
@@ -76,7 +72,7 @@ impl Shared {
     }
 
     /// Sends one token request (holding no lock) and feeds its outcome; returns the lock.
-    fn fetch(&self, request: TokenRequest) -> MutexGuard<'_, TokenManager> {
+    fn fetch(&self, request: TokenRequest) -> Locked<'_> {
         let (fetch, request) = self.state.fetch(request, || self.changed.notify_all());
         let outcome = self.exchange.token(request);
         fetch.finish(outcome)
