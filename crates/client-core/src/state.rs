@@ -37,7 +37,7 @@ pub enum Purpose {
     Renewal,
 }
 
-/// What a caller asking for a token does next (see [`TokenState::next`]).
+/// What a caller asking for a token does next (see [`Locked::next`]).
 #[derive(Debug)]
 pub enum Next {
     /// Go ahead with this bearer token.

@@ -108,7 +108,7 @@ impl fmt::Debug for ShownHeaders<'_> {
 #[derive(Debug)]
 #[must_use]
 pub enum Step {
-    /// Go ahead: attach this bearer token (for [`TokenManager::poll_call`], the call is counted).
+    /// Go ahead: attach this bearer token (for [`TokenManager::poll_call`](super::TokenManager::poll_call), the call is counted).
     Authorized(Bearer),
     /// Send this token request, feed its outcome back, then ask again.
     Fetch(TokenRequest),
@@ -155,7 +155,7 @@ pub enum ApiVerdict {
     Fail(Error),
 }
 
-/// Something the caller should know about; drain with [`TokenManager::poll_event`].
+/// Something the caller should know about; drain with [`TokenManager::poll_event`](super::TokenManager::poll_event).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
