@@ -1,4 +1,5 @@
-//! Secret values: credentials and tokens that never show up in `Debug` or `Display`.
+//! Secret values: credentials and tokens that never show up in `Debug` or `Display` (and the
+//! client id, which names the application and is shown).
 //!
 //! Each type wraps a `String` that is zeroed when dropped. Reading the value takes an explicit
 //! call to [`expose`](ClientSecret::expose), so a secret only leaves the type where the code
@@ -8,7 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use zeroize::Zeroizing;
 
-macro_rules! secret_type {
+/// A string type with a constructor, [`expose`](ClientSecret::expose), constant-time
+/// comparison and serde as a plain string; its `Debug` and `Display` are written apart.
+macro_rules! string_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
@@ -40,18 +43,6 @@ macro_rules! secret_type {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "([redacted])"))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("[redacted]")
-            }
-        }
-
         impl From<String> for $name {
             fn from(value: String) -> Self {
                 Self::new(value)
@@ -78,15 +69,50 @@ macro_rules! secret_type {
     };
 }
 
-secret_type!(
+/// [`string_type!`] with `Debug` and `Display` that never show the value.
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        string_type!($(#[$doc])* $name);
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+    };
+}
+
+string_type!(
     /// The application's client id, also called key or API key (24 characters at the provider).
+    /// It names the application, is sent in the clear in every token request and shown on the
+    /// developer platform: not a secret, so `Debug` and `Display` show it, and a log line says
+    /// which application it is about.
     ///
     /// ```
     /// let id = bearer_protocol::ClientId::new("ysszm2yk7gp5r9ernuaurgcc");
-    /// assert_eq!(format!("{id:?}"), "ClientId([redacted])");
+    /// assert_eq!(format!("{id:?}"), r#"ClientId("ysszm2yk7gp5r9ernuaurgcc")"#);
+    /// assert_eq!(id.to_string(), "ysszm2yk7gp5r9ernuaurgcc");
     /// ```
     ClientId
 );
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClientId").field(&self.expose()).finish()
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expose())
+    }
+}
 secret_type!(
     /// The application's client secret (10 characters at the provider).
     ClientSecret
