@@ -49,66 +49,68 @@ mod common {
 
 pub use common::*;
 
-/// The blocking client, on ureq 3 with rustls (feature `ureq`, on by default).
-///
-/// A [`Client`] is `Clone + Send + Sync`; its clones share one token, and every method blocks
-/// the calling thread. [`Client::middleware`] adds the bearer to a program's own
-/// `ureq::Agent`. Everything of the crate root is here too, so one `use` line serves:
-///
-/// ```no_run
-/// use bearer_client::blocking::{Client, ClientEvent, Config, Error};
-///
-/// # fn main() -> Result<(), Error> {
-/// let config = Config::builder(
-///     "https://api.example.com/oauth2/token",
-///     "ysszm2yk7gp5r9ernuaurgcc",
-///     "w9t7t48g7H",
-/// )
-/// .build()?;
-/// let client = Client::builder(config)
-///     .on_event(|event: &ClientEvent| eprintln!("{event:?}"))
-///     .build()?;
-/// let answer = client.get("https://api.example.com/v1/searchoauth", [("query", "privacy")])?;
-/// println!("{}", answer.status());
-/// # Ok(()) }
-/// ```
-///
-/// Named `blocking` rather than `ureq` so that importing it does not hide the `ureq` crate.
 #[cfg(feature = "ureq")]
 pub mod blocking {
+    //! The blocking client, on ureq 3 with rustls (feature `ureq`, on by default).
+    //!
+    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token, and every method blocks
+    //! the calling thread. [`Client::middleware`] adds the bearer to a program's own
+    //! `ureq::Agent`. Everything of the crate root is here too, so one `use` line serves:
+    //!
+    //! ```no_run
+    //! use bearer_client::blocking::{Client, ClientEvent, Config, Error};
+    //!
+    //! # fn main() -> Result<(), Error> {
+    //! let config = Config::builder(
+    //!     "https://api.example.com/oauth2/token",
+    //!     "ysszm2yk7gp5r9ernuaurgcc",
+    //!     "w9t7t48g7H",
+    //! )
+    //! .build()?;
+    //! let client = Client::builder(config)
+    //!     .on_event(|event: &ClientEvent| eprintln!("{event:?}"))
+    //!     .build()?;
+    //! let answer = client.get("https://api.example.com/v1/searchoauth", [("query", "privacy")])?;
+    //! println!("{}", answer.status());
+    //! # Ok(()) }
+    //! ```
+    //!
+    //! Named `blocking` rather than `ureq` so that importing it does not hide the `ureq` crate.
+
     pub use crate::common::*;
     pub use bearer_transport_ureq::{BearerMiddleware, Client, ClientBuilder, DEFAULT_USER_AGENT};
 }
 
-/// The async client and tower layer, on hyper 1 and tokio (feature `hyper`).
-///
-/// A [`Client`] is `Clone + Send + Sync`; its clones share one token, and it can renew the
-/// token in the background before it expires ([`ClientBuilder::proactive_renewal`]).
-/// [`Client::layer`] puts the bearer into any tower stack. Everything of the crate root is here
-/// too, so one `use` line serves:
-///
-/// ```no_run
-/// use bearer_client::asynchronous::{Client, Config, Error};
-///
-/// # async fn run() -> Result<(), Error> {
-/// let config = Config::builder(
-///     "https://api.example.com/oauth2/token",
-///     "ysszm2yk7gp5r9ernuaurgcc",
-///     "w9t7t48g7H",
-/// )
-/// .build()?;
-/// let client = Client::builder(config).proactive_renewal(true).build()?;
-/// let answer = client
-///     .get("https://api.example.com/v1/searchoauth", [("query", "privacy")])
-///     .await?;
-/// println!("{}", answer.status());
-/// # Ok(()) }
-/// ```
-///
-/// Named `asynchronous` rather than `hyper` so that importing it does not hide the `hyper`
-/// crate (`async` itself is a keyword).
 #[cfg(feature = "hyper")]
 pub mod asynchronous {
+    //! The async client and tower layer, on hyper 1 and tokio (feature `hyper`).
+    //!
+    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token, and it can renew the
+    //! token in the background before it expires ([`ClientBuilder::proactive_renewal`]).
+    //! [`Client::layer`] puts the bearer into any tower stack. Everything of the crate root is here
+    //! too, so one `use` line serves:
+    //!
+    //! ```no_run
+    //! use bearer_client::asynchronous::{Client, Config, Error};
+    //!
+    //! # async fn run() -> Result<(), Error> {
+    //! let config = Config::builder(
+    //!     "https://api.example.com/oauth2/token",
+    //!     "ysszm2yk7gp5r9ernuaurgcc",
+    //!     "w9t7t48g7H",
+    //! )
+    //! .build()?;
+    //! let client = Client::builder(config).proactive_renewal(true).build()?;
+    //! let answer = client
+    //!     .get("https://api.example.com/v1/searchoauth", [("query", "privacy")])
+    //!     .await?;
+    //! println!("{}", answer.status());
+    //! # Ok(()) }
+    //! ```
+    //!
+    //! Named `asynchronous` rather than `hyper` so that importing it does not hide the `hyper`
+    //! crate (`async` itself is a keyword).
+
     pub use crate::common::*;
     pub use bearer_transport_hyper::{
         BearerLayer, BearerService, BoxError, Client, ClientBuilder,
