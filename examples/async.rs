@@ -1,4 +1,4 @@
-//! The quickstart's story on tokio, with the async client (`bearer::hyper`) and its tower layer.
+//! The quickstart's story on tokio, with the async client (`bearer_client::asynchronous`) and its tower layer.
 //!
 //! ```sh
 //! cargo run --example async --features hyper
@@ -14,8 +14,8 @@
 //! apart (default 0), printing each status and the budget, and exits non-zero if a call failed.
 //! `BEARER_AUTH=basic` switches client authentication to HTTP Basic.
 
-use bearer::hyper::{Client, ClientEvent};
-use bearer::{ClientAuth, Config};
+use bearer_client::asynchronous::{Client, ClientEvent};
+use bearer_client::{ClientAuth, Config};
 use bearer_sandbox::{Sandbox, SandboxConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};

@@ -37,7 +37,7 @@
 //!    second child with `BEARER_LOAD_EXPIRE=0`), which is what the callers cost by
 //!    themselves.
 
-use bearer::Config;
+use bearer_client::Config;
 use bearer_sandbox::{Plan, Sandbox, SandboxConfig};
 use bytes::Bytes;
 use http::HeaderValue;
@@ -472,12 +472,12 @@ fn cpu_time() -> Duration {
 }
 
 /// A plain ureq agent with the settings the bearer client gives its API agent.
-fn bare_agent() -> bearer::ureq::ureq::Agent {
-    bearer::ureq::ureq::Agent::config_builder()
+fn bare_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
-        .user_agent(bearer::ureq::DEFAULT_USER_AGENT)
+        .user_agent(bearer_client::blocking::DEFAULT_USER_AGENT)
         .timeout_connect(Some(Duration::from_secs(10)))
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
@@ -486,7 +486,7 @@ fn bare_agent() -> bearer::ureq::ureq::Agent {
 
 /// Part 1 for the blocking transport; the median ratio.
 fn throughput_ureq(sandbox: &Sandbox, config: Config, settings: Settings) -> Result<f64, Failure> {
-    let client = bearer::ureq::Client::new(config)?;
+    let client = bearer_client::blocking::Client::new(config)?;
     // The token of (a), got once up front (the client holds the same one).
     let header = client
         .bearer()?
@@ -533,7 +533,7 @@ fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Re
     let url = sandbox.search_url(QUERY);
     let api = sandbox.url(bearer_sandbox::SEARCH_PATH);
     runtime.block_on(async move {
-        let client = bearer::hyper::Client::new(config)?;
+        let client = bearer_client::asynchronous::Client::new(config)?;
         let header: HeaderValue = client.bearer().await?.header_value().clone();
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
@@ -569,7 +569,7 @@ fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Re
                 ok
             };
             async move {
-                tokio::time::timeout(bearer::hyper::DEFAULT_TIMEOUT, exchange)
+                tokio::time::timeout(bearer_client::asynchronous::DEFAULT_TIMEOUT, exchange)
                     .await
                     .unwrap_or(false)
             }
@@ -728,7 +728,7 @@ fn token_requests(sandbox: &Sandbox) -> u64 {
 /// The ureq storm child: 256 threads.
 fn storm_ureq(expire: bool) -> Result<(), Failure> {
     let (sandbox, config) = sandbox_and_config()?;
-    let client = bearer::ureq::Client::builder(config)
+    let client = bearer_client::blocking::Client::builder(config)
         .clock(sandbox.clock())
         .build()?;
     client.bearer()?;
@@ -791,7 +791,7 @@ fn storm_hyper(expire: bool) -> Result<(), Failure> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = bearer::hyper::Client::builder(config)
+        let client = bearer_client::asynchronous::Client::builder(config)
             .clock(sandbox.clock())
             .build()?;
         client.bearer().await?;

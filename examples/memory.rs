@@ -9,7 +9,7 @@
 //! A transport's client is an `Arc` handle: every clone shares the one state, so a clone costs
 //! its inline size only (the last lines show it).
 
-use bearer::protocol::{Config, Plan, Step, TokenManager};
+use bearer_client::protocol::{Config, Plan, Step, TokenManager};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
 use std::mem::size_of;
@@ -99,32 +99,34 @@ fn main() {
         "{:<58} {token:>+24} B   (tokens, header, and the drained event queue's capacity: \
          4 x {} B events)",
         "  of which the token held",
-        size_of::<bearer::protocol::Event>()
+        size_of::<bearer_client::protocol::Event>()
     );
 
-    let (ureq, heap) = held(|| bearer::ureq::Client::new(config(provider_plan())).unwrap());
+    let (ureq, heap) =
+        held(|| bearer_client::blocking::Client::new(config(provider_plan())).unwrap());
     line(
-        "bearer::ureq::Client, no token yet (machine included)",
-        size_of::<bearer::ureq::Client>(),
+        "bearer_client::blocking::Client, no token yet (machine included)",
+        size_of::<bearer_client::blocking::Client>(),
         heap,
     );
     let (_clone, heap) = held(|| ureq.clone());
     line(
         "  a clone of it (shares the state)",
-        size_of::<bearer::ureq::Client>(),
+        size_of::<bearer_client::blocking::Client>(),
         heap,
     );
 
-    let (hyper, heap) = held(|| bearer::hyper::Client::new(config(provider_plan())).unwrap());
+    let (hyper, heap) =
+        held(|| bearer_client::asynchronous::Client::new(config(provider_plan())).unwrap());
     line(
-        "bearer::hyper::Client, no token yet (machine included)",
-        size_of::<bearer::hyper::Client>(),
+        "bearer_client::asynchronous::Client, no token yet (machine included)",
+        size_of::<bearer_client::asynchronous::Client>(),
         heap,
     );
     let (_clone, heap) = held(|| hyper.clone());
     line(
         "  a clone of it (shares the state)",
-        size_of::<bearer::hyper::Client>(),
+        size_of::<bearer_client::asynchronous::Client>(),
         heap,
     );
     println!(

@@ -15,8 +15,8 @@
 //! (default 0), printing each status and the budget, and exits non-zero if any call failed.
 //! `BEARER_AUTH=basic` sends the client credentials with HTTP Basic instead of in the body.
 
-use bearer::ureq::{Client, ClientEvent};
-use bearer::{ClientAuth, Config, Plan};
+use bearer_client::blocking::{Client, ClientEvent};
+use bearer_client::{ClientAuth, Config, Plan};
 use bearer_sandbox::{ADMIN_KEY, DEVELOPER_KEY, Sandbox, SandboxConfig};
 use std::io::Write;
 use std::process::ExitCode;
@@ -167,8 +167,8 @@ fn narrate(event: &ClientEvent, now: SystemTime, previous: &std::sync::Mutex<Opt
     match event {
         ClientEvent::TokenRequested { grant } => {
             let grant = match grant {
-                bearer::protocol::Grant::ClientCredentials => "client_credentials",
-                bearer::protocol::Grant::RefreshToken => "refresh_token",
+                bearer_client::protocol::Grant::ClientCredentials => "client_credentials",
+                bearer_client::protocol::Grant::RefreshToken => "refresh_token",
             };
             println!("  POST /oauth2/token grant_type={grant}");
         }
@@ -223,7 +223,7 @@ fn print_budget(client: &Client, out: &mut impl Write) -> std::io::Result<()> {
 
 /// The developer platform's JSON routes, over HTTP.
 struct Platform {
-    agent: bearer::ureq::ureq::Agent,
+    agent: ureq::Agent,
     base: String,
     admin_key: String,
 }
@@ -231,7 +231,7 @@ struct Platform {
 impl Platform {
     fn new(sandbox: &Sandbox) -> Self {
         Self {
-            agent: bearer::ureq::ureq::Agent::config_builder()
+            agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .build()
                 .into(),
@@ -274,7 +274,7 @@ impl Platform {
 }
 
 fn read(
-    mut response: http::Response<bearer::ureq::ureq::Body>,
+    mut response: http::Response<ureq::Body>,
     path: &str,
 ) -> Result<serde_json::Value, Failure> {
     let status = response.status();

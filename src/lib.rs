@@ -1,23 +1,119 @@
-//! bearer: call an OAuth 2.0 API of an "API key + secret" developer platform without thinking
-//! about tokens, and without wasting the plan's daily quota.
+#![doc = include_str!("../README.md")]
 //!
-//! This facade re-exports the sans-IO core ([`protocol`]) and, behind features, the transports.
+//! # What this crate exports
+//!
+//! - At the root, what does not depend on a transport: the [`Config`] and its [`Plan`] and
+//!   [`RetryPolicy`], the secrets, the [`Bearer`] handed out, the [`BudgetSnapshot`], the
+//!   [`TokenStore`] seam and its [`StoredTokens`], the [`Clock`]; with either transport
+//!   feature, also the one [`Error`] type, the [`ClientEvent`]s and their [`WaitCause`], the
+//!   response [`Body`] and the [`SystemClock`].
+//! - [`blocking`] (feature `ureq`, on by default): the blocking `Client`, its `ClientBuilder`
+//!   and the ureq middleware, with everything of the root again, so one `use` line serves.
+//! - [`asynchronous`] (feature `hyper`): the async `Client`, its `ClientBuilder` and the tower
+//!   layer, with everything of the root again.
+//! - [`protocol`]: the sans-IO core itself, its state machine and its pure wire formats.
+//!
+//! The transport modules are named for how they wait, not for the HTTP crate under them, so
+//! that `use bearer_client::blocking;` leaves the names `ureq` and `hyper` to those crates in
+//! the program that uses both (`ureq::Agent` still resolves to the `ureq` crate).
 
 pub use bearer_protocol as protocol;
-pub use bearer_protocol::{
-    AccessToken, BudgetMode, ClientAuth, ClientId, ClientSecret, Config, ConfigError, Plan,
-    RefreshToken,
-};
 
-/// The async client and tower layer, on hyper 1 and tokio (feature `hyper`).
+/// What every user needs whichever transport they pick; glob re-exported at the root and in
+/// each transport module.
+mod common {
+    pub use bearer_protocol::store::StoreError;
+    pub use bearer_protocol::{
+        AccessToken, Bearer, BudgetMode, BudgetSnapshot, CertificateProblem, ClientAuth, ClientId,
+        ClientSecret, Clock, Config, ConfigBuilder, ConfigError, ConfigHint, Failure, Grant, Plan,
+        RefreshToken, RetryPolicy, StoredTokens, ThrottleCause, TokenStore, TransportFailure,
+        TransportFailureKind,
+    };
+
+    // The runtime types are the same in both transports (they share them); take them from
+    // whichever is built.
+    #[cfg(feature = "ureq")]
+    pub use bearer_transport_ureq::{
+        Body, ClientEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,
+        DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreOperation, SystemClock,
+        WaitCause,
+    };
+
+    #[cfg(all(feature = "hyper", not(feature = "ureq")))]
+    pub use bearer_transport_hyper::{
+        Body, ClientEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,
+        DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreOperation, SystemClock,
+        WaitCause,
+    };
+}
+
+pub use common::*;
+
+#[cfg(feature = "ureq")]
+pub mod blocking {
+    //! The blocking client, on ureq 3 with rustls (feature `ureq`, on by default).
+    //!
+    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token, and every method blocks
+    //! the calling thread. [`Client::middleware`] adds the bearer to a program's own
+    //! `ureq::Agent`. Everything of the crate root is here too, so one `use` line serves:
+    //!
+    //! ```no_run
+    //! use bearer_client::blocking::{Client, ClientEvent, Config, Error};
+    //!
+    //! # fn main() -> Result<(), Error> {
+    //! let config = Config::builder(
+    //!     "https://api.example.com/oauth2/token",
+    //!     "ysszm2yk7gp5r9ernuaurgcc",
+    //!     "w9t7t48g7H",
+    //! )
+    //! .build()?;
+    //! let client = Client::builder(config)
+    //!     .on_event(|event: &ClientEvent| eprintln!("{event:?}"))
+    //!     .build()?;
+    //! let answer = client.get("https://api.example.com/v1/searchoauth", [("query", "privacy")])?;
+    //! println!("{}", answer.status());
+    //! # Ok(()) }
+    //! ```
+    //!
+    //! Named `blocking` rather than `ureq` so that importing it does not hide the `ureq` crate.
+
+    pub use crate::common::*;
+    pub use bearer_transport_ureq::{BearerMiddleware, Client, ClientBuilder, DEFAULT_USER_AGENT};
+}
+
 #[cfg(feature = "hyper")]
-pub use bearer_transport_hyper as hyper;
+pub mod asynchronous {
+    //! The async client and tower layer, on hyper 1 and tokio (feature `hyper`).
+    //!
+    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token, and it can renew the
+    //! token in the background before it expires ([`ClientBuilder::proactive_renewal`]).
+    //! [`Client::layer`] puts the bearer into any tower stack. Everything of the crate root is here
+    //! too, so one `use` line serves:
+    //!
+    //! ```no_run
+    //! use bearer_client::asynchronous::{Client, Config, Error};
+    //!
+    //! # async fn run() -> Result<(), Error> {
+    //! let config = Config::builder(
+    //!     "https://api.example.com/oauth2/token",
+    //!     "ysszm2yk7gp5r9ernuaurgcc",
+    //!     "w9t7t48g7H",
+    //! )
+    //! .build()?;
+    //! let client = Client::builder(config).proactive_renewal(true).build()?;
+    //! let answer = client
+    //!     .get("https://api.example.com/v1/searchoauth", [("query", "privacy")])
+    //!     .await?;
+    //! println!("{}", answer.status());
+    //! # Ok(()) }
+    //! ```
+    //!
+    //! Named `asynchronous` rather than `hyper` so that importing it does not hide the `hyper`
+    //! crate (`async` itself is a keyword).
 
-/// The blocking client and ureq middleware, on ureq 3 with rustls (feature `ureq`, on by
-/// default).
-#[cfg(feature = "ureq")]
-pub use bearer_transport_ureq as ureq;
-
-/// The blocking client (feature `ureq`): see [`ureq::Client`].
-#[cfg(feature = "ureq")]
-pub use bearer_transport_ureq::Client;
+    pub use crate::common::*;
+    pub use bearer_transport_hyper::{
+        BearerLayer, BearerService, BoxError, Client, ClientBuilder,
+        DEFAULT_RENEWAL_CHECK_INTERVAL, DEFAULT_USER_AGENT, ReplayBody,
+    };
+}

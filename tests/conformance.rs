@@ -6,7 +6,7 @@
 //! same shift of the client's clock: nothing sleeps to wait for an expiry.
 //!
 //! Needs `node` and `(cd tests/conformance && npm ci)`, so every test is ignored by default:
-//! run them with `cargo test -p bearer --all-features --test conformance -- --include-ignored`
+//! run them with `cargo test -p bearer-client --all-features --test conformance -- --include-ignored`
 //! (as `.ci/run` does). Run so without Node.js or `node_modules`, they fail with that message.
 //!
 //! The ureq scenarios run with the default features; the hyper ones need `--features hyper`.
@@ -16,9 +16,9 @@
 #![cfg(any(feature = "ureq", feature = "hyper"))]
 #![allow(missing_docs)]
 
-use bearer::protocol::Grant;
-use bearer::protocol::{Clock, RetryPolicy, StoredTokens, TokenStore, store::StoreError};
-use bearer::{ClientAuth, Config};
+use bearer_client::protocol::Grant;
+use bearer_client::protocol::{Clock, RetryPolicy, StoredTokens, TokenStore, store::StoreError};
+use bearer_client::{ClientAuth, Config};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -30,9 +30,9 @@ use std::time::{Duration, SystemTime};
 
 // Both transports re-export the same answer, error and event types (bearer-client-core's).
 #[cfg(not(feature = "ureq"))]
-use bearer::hyper::{ClientEvent, Error, Response};
+use bearer_client::asynchronous::{ClientEvent, Error, Response};
 #[cfg(feature = "ureq")]
-use bearer::ureq::{ClientEvent, Error, Response};
+use bearer_client::blocking::{ClientEvent, Error, Response};
 
 // ---- the server ---------------------------------------------------------------------------
 
@@ -324,7 +324,7 @@ fn outcome(result: Result<Response, Error>) -> Result<Answer, Failure> {
         Err(error) => Err(Failure {
             credentials_rejected: matches!(
                 error.token_error(),
-                Some(bearer::protocol::Error::CredentialsRejected(_))
+                Some(bearer_client::protocol::Error::CredentialsRejected(_))
             ),
             message: error.to_string(),
         }),
@@ -366,7 +366,7 @@ struct Ureq;
 
 #[cfg(feature = "ureq")]
 impl Transport for Ureq {
-    type Client = bearer::ureq::Client;
+    type Client = bearer_client::blocking::Client;
 
     fn build(
         config: Config,
@@ -374,7 +374,7 @@ impl Transport for Ureq {
         events: &Recorder,
         store: Option<Arc<dyn TokenStore>>,
     ) -> Self::Client {
-        let mut builder = bearer::ureq::Client::builder(config)
+        let mut builder = bearer_client::blocking::Client::builder(config)
             .clock(clock)
             .on_event(events.callback());
         if let Some(store) = store {
@@ -421,13 +421,16 @@ struct Hyper;
 #[cfg(feature = "hyper")]
 #[derive(Clone)]
 struct HyperClient {
-    client: bearer::hyper::Client,
+    client: bearer_client::asynchronous::Client,
     runtime: Arc<tokio::runtime::Runtime>,
 }
 
 #[cfg(feature = "hyper")]
 impl Hyper {
-    async fn search_async(client: &bearer::hyper::Client, url: &str) -> Result<Answer, Failure> {
+    async fn search_async(
+        client: &bearer_client::asynchronous::Client,
+        url: &str,
+    ) -> Result<Answer, Failure> {
         outcome(client.get(url, QUERY).await)
     }
 }
@@ -447,7 +450,7 @@ impl Transport for Hyper {
             .enable_all()
             .build()
             .unwrap();
-        let mut builder = bearer::hyper::Client::builder(config)
+        let mut builder = bearer_client::asynchronous::Client::builder(config)
             .clock(clock)
             .on_event(events.callback());
         if let Some(store) = store {

@@ -8,7 +8,7 @@
 
 mod support;
 
-use bearer::protocol::{
+use bearer_client::protocol::{
     CertificateProblem, Config, Error as TokenError, GOVERNOR_BURST, MAX_QPS, Plan, RetryPolicy,
     ThrottleCause,
 };
@@ -67,7 +67,7 @@ impl Odd {
         )
     }
 
-    fn config(&self) -> bearer::protocol::ConfigBuilder {
+    fn config(&self) -> bearer_client::protocol::ConfigBuilder {
         Config::builder(
             self.sandbox.token_url(),
             self.client_id.as_str(),
@@ -88,7 +88,7 @@ impl Odd {
     fn client_with(
         &self,
         transport: Transport,
-        config: bearer::protocol::ConfigBuilder,
+        config: bearer_client::protocol::ConfigBuilder,
         limits: Limits,
     ) -> Client {
         let config = config.build().expect("a valid configuration");
@@ -354,7 +354,7 @@ fn an_over_qps_retry_after_beyond_max_wait_fails_at_once_and_holds_later_calls()
                     cause,
                     ..
                 }) => {
-                    assert_eq!(cause, bearer::ureq::WaitCause::RetryAfter);
+                    assert_eq!(cause, bearer_client::blocking::WaitCause::RetryAfter);
                     assert_eq!(needed, Duration::from_secs(100_000), "attempt {attempt}");
                     assert_eq!(limit, Duration::from_secs(60));
                 }
@@ -405,7 +405,7 @@ fn a_token_endpoint_that_never_answers_costs_no_more_than_max_wait() {
             Err(Error::WaitTimedOut { cause, limit, .. }) => {
                 assert_eq!(
                     cause,
-                    bearer::ureq::WaitCause::TokenRequest,
+                    bearer_client::blocking::WaitCause::TokenRequest,
                     "{transport:?}"
                 );
                 assert_eq!(limit, limits.max_wait);
@@ -433,7 +433,9 @@ fn an_untrusted_certificate_is_permanent_and_says_why() {
         };
         assert_eq!(
             failure.kind,
-            bearer::protocol::TransportFailureKind::Certificate(CertificateProblem::UnknownIssuer)
+            bearer_client::protocol::TransportFailureKind::Certificate(
+                CertificateProblem::UnknownIssuer
+            )
         );
         // Not retried: the next call repeats the error without connecting.
         assert!(client.get(&odd.url()).is_err());

@@ -10,11 +10,11 @@ mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bearer::protocol::{
+use bearer_client::blocking::{ClientEvent, StoreOperation, WaitCause};
+use bearer_client::protocol::{
     BudgetMode, CertificateProblem, Error as ProtocolError, Grant, Plan as ClientPlan,
     TransportFailureKind,
 };
-use bearer::ureq::{ClientEvent, StoreOperation, WaitCause};
 use bearer_sandbox::{Fault, FaultTarget, Plan, SandboxConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -723,7 +723,10 @@ fn no_token_or_secret_in_any_debug_or_display(transport: Transport) {
     setup.sandbox.inject(FaultTarget::Api, echoing, 1);
     let denied = setup.search_error(&client);
     assert!(
-        matches!(denied, Error::Token(bearer::protocol::Error::Denied(_))),
+        matches!(
+            denied,
+            Error::Token(bearer_client::protocol::Error::Denied(_))
+        ),
         "{denied:?}"
     );
     assert!(denied.to_string().contains("[redacted]"), "{denied}");

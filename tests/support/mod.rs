@@ -7,18 +7,18 @@
 
 #![allow(dead_code)]
 
-use bearer::protocol::{
+use bearer_client::blocking::{ClientEvent, Response, WaitCause};
+use bearer_client::protocol::{
     Bearer, BudgetSnapshot, Config, ConfigBuilder, RetryPolicy, StoredTokens, TokenStore,
     store::StoreError,
 };
-use bearer::ureq::{ClientEvent, Response, WaitCause};
 use bearer_sandbox::{AppCounters, AppKeys, Plan, Sandbox, SandboxClock, SandboxConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The one error type both transports re-export.
-pub type Error = bearer::ureq::Error;
+pub type Error = bearer_client::blocking::Error;
 
 /// The token lifetime at the provider.
 pub const HOUR: Duration = Duration::from_secs(3600);
@@ -58,8 +58,11 @@ macro_rules! over_both_transports {
 /// A builder of either transport; the methods are the ones both builders share.
 #[must_use]
 pub enum Builder {
-    Ureq(bearer::ureq::ClientBuilder),
-    Hyper(bearer::hyper::ClientBuilder, Arc<tokio::runtime::Runtime>),
+    Ureq(bearer_client::blocking::ClientBuilder),
+    Hyper(
+        bearer_client::asynchronous::ClientBuilder,
+        Arc<tokio::runtime::Runtime>,
+    ),
 }
 
 /// Applies the same builder method to either transport's builder.
@@ -75,14 +78,17 @@ macro_rules! either {
 impl Builder {
     pub fn new(transport: Transport, config: Config) -> Builder {
         match transport {
-            Transport::Ureq => Builder::Ureq(bearer::ureq::Client::builder(config)),
+            Transport::Ureq => Builder::Ureq(bearer_client::blocking::Client::builder(config)),
             Transport::Hyper => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
                     .enable_all()
                     .build()
                     .expect("a runtime");
-                Builder::Hyper(bearer::hyper::Client::builder(config), Arc::new(runtime))
+                Builder::Hyper(
+                    bearer_client::asynchronous::Client::builder(config),
+                    Arc::new(runtime),
+                )
             }
         }
     }
@@ -133,8 +139,11 @@ impl Builder {
 /// A client of either transport, called the same way (the hyper one on its own runtime).
 #[derive(Clone)]
 pub enum Client {
-    Ureq(bearer::ureq::Client),
-    Hyper(bearer::hyper::Client, Arc<tokio::runtime::Runtime>),
+    Ureq(bearer_client::blocking::Client),
+    Hyper(
+        bearer_client::asynchronous::Client,
+        Arc<tokio::runtime::Runtime>,
+    ),
 }
 
 /// A call running on another thread (ureq) or task (hyper).

@@ -61,3 +61,8 @@ pub use settings::{
     DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Settings,
 };
 pub use state::{Locked, Next, Purpose, StateSettings, TokenState};
+
+/// The examples of this crate's README.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

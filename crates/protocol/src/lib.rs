@@ -28,3 +28,8 @@ pub use machine::{
 };
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
 pub use store::TokenStore;
+
+/// The examples of this crate's README.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -68,3 +68,8 @@ pub use builder::{ClientBuilder, DEFAULT_RENEWAL_CHECK_INTERVAL, DEFAULT_USER_AG
 pub use client::Client;
 pub use layer::{BearerLayer, BearerService};
 pub use replay::ReplayBody;
+
+/// The examples of this crate's README.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

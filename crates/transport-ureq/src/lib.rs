@@ -63,3 +63,8 @@ pub use bearer_client_core::{
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
 pub use client::Client;
 pub use middleware::BearerMiddleware;
+
+/// The examples of this crate's README.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

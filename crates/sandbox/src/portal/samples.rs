@@ -55,7 +55,7 @@ struct Rust<'a> {
 pub(crate) enum Language {
     /// `bearer_sample.py`
     Python,
-    /// `main.rs` of a Cargo project depending on `bearer`.
+    /// `main.rs` of a Cargo project depending on `bearer-client`.
     Rust,
 }
 
@@ -143,6 +143,6 @@ mod tests {
         );
         assert_eq!(comment_safe("a\"\"\"b\n<c>"), "a___b__c_");
         let rust = Language::Rust.render(&values()).unwrap();
-        assert!(rust.contains("use bearer::"), "{rust}");
+        assert!(rust.contains("use bearer_client::"), "{rust}");
     }
 }

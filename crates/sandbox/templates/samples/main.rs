@@ -1,14 +1,14 @@
-//! Call the search API with the `bearer` client: it gets the access token with the client
+//! Call the search API with the `bearer-client` library: it gets the access token with the client
 //! credentials, renews it with the refresh token before it expires, and counts every call
 //! against the plan.
 //!
 //! Sample code of the developer platform for the application "{{ values.app_name }}".
-//! In a new Cargo project (`cargo new search && cd search`), add `bearer` to Cargo.toml's
+//! In a new Cargo project (`cargo new search && cd search`), add `bearer-client` to Cargo.toml's
 //! dependencies, put this file in src/main.rs and run:
 //!
 //!     {{ secret_variable }}=... cargo run -- [WORDS TO SEARCH]
 
-use bearer::{Config, ureq::Client};
+use bearer_client::blocking::{Client, Config};
 
 const TOKEN_URL: &str = "{{ values.token_url }}";
 const API_URL: &str = "{{ values.api_url }}";
