@@ -4,7 +4,7 @@
 //! of the other routes.
 
 use crate::error::ProviderError;
-use crate::platform::{AppStatus, NewApplication, Plan};
+use crate::platform::{AppStatus, NewApplication, PlanLimits};
 use crate::provider::Provider;
 use crate::respond::{self, platform_error};
 use http::header::{ALLOW, HeaderName};
@@ -231,10 +231,10 @@ fn applications(
 }
 
 /// The plan as the platform shows it.
-pub(crate) fn plan_json(plan: &Plan) -> serde_json::Value {
+pub(crate) fn plan_json(plan: &PlanLimits) -> serde_json::Value {
     serde_json::json!({
         "calls_per_day": plan.calls_per_day,
-        "auth_requests_per_day": Plan::AUTH_REQUESTS_PER_DAY,
+        "auth_requests_per_day": PlanLimits::AUTH_REQUESTS_PER_DAY,
         "queries_per_second": plan.queries_per_second,
     })
 }

@@ -10,7 +10,7 @@ use crate::error::ProviderError;
 use crate::faults::{Fault, FaultQueue, FaultTarget, PendingFault};
 use crate::hold::Holds;
 use crate::keys::KeyGen;
-use crate::platform::{AppKeys, ApplicationInfo, Plan, Platform};
+use crate::platform::{AppKeys, ApplicationInfo, PlanLimits, Platform};
 use crate::token::TokenStore;
 use crate::{admin, api, developer, portal, respond, token};
 use http::{Request, Response};
@@ -30,7 +30,7 @@ pub struct ProviderConfig {
     /// token is issued (rotation).
     pub refresh_token_ttl: Duration,
     /// The plan of every application.
-    pub plan: Plan,
+    pub plan: PlanLimits,
     /// Whether gateway answers carry `X-Plan-Quota-*` and `X-Plan-QPS-*` headers; default off,
     /// as at the real gateway.
     pub quota_headers: bool,
@@ -50,7 +50,7 @@ impl Default for ProviderConfig {
         Self {
             token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(14 * 86_400),
-            plan: Plan::default(),
+            plan: PlanLimits::default(),
             quota_headers: false,
             admin_key: None,
             seed: 0x5eed_0bea_7e50_0001,
@@ -252,7 +252,7 @@ impl Provider {
     }
 
     /// Changes the plan of every application (counts so far are kept).
-    pub fn set_plan(&mut self, plan: Plan) {
+    pub fn set_plan(&mut self, plan: PlanLimits) {
         self.config.plan = plan;
     }
 

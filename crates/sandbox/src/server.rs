@@ -10,7 +10,7 @@ use crate::hold::{self, Changes};
 use crate::limits::{
     self, Activity, ConnCounters, ConnectionLimits, ConnectionStats, OpenConnection,
 };
-use crate::platform::{AppKeys, ApplicationInfo, Plan};
+use crate::platform::{AppKeys, ApplicationInfo, PlanLimits};
 use crate::provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 use crate::{respond, tls};
 use bytes::Bytes;
@@ -106,7 +106,7 @@ impl SandboxConfig {
     }
 
     /// Sets the plan.
-    pub fn plan(mut self, plan: Plan) -> Self {
+    pub fn plan(mut self, plan: PlanLimits) -> Self {
         self.provider.plan = plan;
         self
     }
@@ -445,7 +445,7 @@ impl Sandbox {
     }
 
     /// Changes the plan.
-    pub fn set_plan(&self, plan: Plan) {
+    pub fn set_plan(&self, plan: PlanLimits) {
         self.with_provider(|p| p.set_plan(plan));
     }
 

@@ -25,7 +25,7 @@
 //! ```
 
 use crate::faults::{Effect, Fault, FaultTarget};
-use crate::platform::Plan;
+use crate::platform::PlanLimits;
 use crate::provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 use bearer_protocol::{
     ApiVerdict, Config, Error, Event, Step, TokenManager, TransportFailure, TransportFailureKind,
@@ -130,7 +130,7 @@ pub struct Scenario {
     /// Faults the provider injects.
     pub faults: FaultMix,
     /// The plan, known to both the provider and the client.
-    pub plan: Plan,
+    pub plan: PlanLimits,
     /// Lifetime of the provider's access tokens.
     pub token_ttl: Duration,
     /// Virtual time each request takes, token requests and API calls alike.
@@ -146,7 +146,7 @@ impl Scenario {
             days,
             traffic,
             faults,
-            plan: Plan::default(),
+            plan: PlanLimits::default(),
             token_ttl: Duration::from_secs(3600),
             round_trip: Duration::from_millis(50),
             seed: 42,
@@ -384,7 +384,7 @@ pub fn run(scenario: &Scenario) -> Report {
     )
     .plan(bearer_protocol::Plan {
         calls_per_day: Some(scenario.plan.calls_per_day),
-        auth_requests_per_day: Plan::AUTH_REQUESTS_PER_DAY,
+        auth_requests_per_day: PlanLimits::AUTH_REQUESTS_PER_DAY,
         queries_per_second: Some(scenario.plan.queries_per_second).filter(|q| *q > 0),
     })
     .seed(scenario.seed)

@@ -2,7 +2,7 @@
 
 mod common;
 
-use bearer_sandbox::{Plan, SandboxConfig};
+use bearer_sandbox::{PlanLimits, SandboxConfig};
 use common::*;
 use insta::assert_snapshot;
 use std::io::Write;
@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 
 fn unlimited() -> SandboxConfig {
-    SandboxConfig::default().plan(Plan {
+    SandboxConfig::default().plan(PlanLimits {
         calls_per_day: 1_000_000,
         queries_per_second: 0,
     })
