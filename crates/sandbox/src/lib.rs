@@ -44,7 +44,6 @@ mod provider;
 mod quota;
 pub mod respond;
 mod server;
-pub mod simulation;
 mod tls;
 mod token;
 

@@ -1,5 +1,7 @@
-//! Days of traffic in milliseconds: the pure client state machine
-//! ([`bearer_protocol::TokenManager`]) against the pure [`Provider`], on a virtual clock.
+//! bearer-sim: days of traffic in milliseconds, the pure client state machine
+//! ([`bearer_protocol::TokenManager`]) against the pure [`Provider`] of bearer-sandbox, on a
+//! virtual clock. Unpublished: it ties the versions of both crates together, which neither
+//! published crate should do.
 //!
 //! A [`Scenario`] says how the application calls (steady, in bursts, with long idle gaps), what
 //! plan it has and which faults the provider injects (seeded, so a run replays exactly).
@@ -13,7 +15,7 @@
 //! Nothing here reads a clock or does I/O; a week of steady traffic takes a few milliseconds.
 //!
 //! ```
-//! use bearer_sandbox::simulation::{Scenario, run};
+//! use bearer_sim::{Scenario, run};
 //!
 //! let report = run(&Scenario::steady(2));
 //! for day in &report.days {
@@ -24,11 +26,11 @@
 //! assert_eq!(report.refresh_tokens_refused(), 0);
 //! ```
 
-use crate::faults::{Effect, Fault, FaultTarget};
-use crate::platform::PlanLimits;
-use crate::provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 use bearer_protocol::{
     ApiVerdict, Config, Error, Event, Step, TokenManager, TransportFailure, TransportFailureKind,
+};
+use bearer_sandbox::{
+    Effect, Fault, FaultTarget, PlanLimits, Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH,
 };
 use http::Request;
 use http::header::AUTHORIZATION;
@@ -579,3 +581,8 @@ mod tests {
         assert!(idle.windows(2).all(|w| w[0] <= w[1]));
     }
 }
+
+/// The README's example is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
