@@ -6,6 +6,7 @@
 use crate::error::ProviderError;
 use crate::platform::{AppStatus, NewApplication, PlanLimits};
 use crate::provider::Provider;
+use crate::provider::body_over_limit;
 use crate::respond::{self, platform_error};
 use http::header::{ALLOW, HeaderName};
 use http::{Method, Request, Response, StatusCode};
@@ -21,7 +22,7 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     request: &Request<Vec<u8>>,
     max: usize,
 ) -> Result<T, Box<Response<Vec<u8>>>> {
-    if request.body().len() > max {
+    if body_over_limit(request, max) {
         return Err(Box::new(platform_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",

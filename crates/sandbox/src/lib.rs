@@ -44,7 +44,6 @@ mod provider;
 mod quota;
 pub mod respond;
 mod server;
-mod tls;
 mod token;
 
 pub use admin::ADMIN_KEY;

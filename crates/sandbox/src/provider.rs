@@ -21,6 +21,16 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 /// Path of the protected API.
 pub const SEARCH_PATH: &str = "/v1/searchoauth";
 
+/// Marks a request whose body is over the cap and was not read whole (the server adds it to
+/// the extensions): it is answered 413, as a body over the cap is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyOverLimit;
+
+/// Whether the request's body is over `max` bytes (read, or marked [`BodyOverLimit`]).
+pub(crate) fn body_over_limit(request: &Request<Vec<u8>>, max: usize) -> bool {
+    request.body().len() > max || request.extensions().get::<BodyOverLimit>().is_some()
+}
+
 /// How the provider is set up. Every field has a default ([`ProviderConfig::default`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderConfig {
