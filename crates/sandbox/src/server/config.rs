@@ -7,7 +7,7 @@ use crate::provider::ProviderConfig;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// How to start a [`Sandbox`].
+/// How to start a [`Sandbox`](crate::Sandbox).
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// Where to listen; default `127.0.0.1:0` (a free port).
@@ -16,7 +16,7 @@ pub struct SandboxConfig {
     pub provider: ProviderConfig,
     /// Applications that are active from the start, with these keys.
     pub apps: Vec<AppKeys>,
-    /// Serve HTTPS with a generated test CA ([`Sandbox::ca_pem`]).
+    /// Serve HTTPS with a generated test CA ([`Sandbox::ca_pem`](crate::Sandbox::ca_pem)).
     pub tls: bool,
     /// The clock the sandbox runs on; default the system clock.
     pub clock: SandboxClock,
