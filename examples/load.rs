@@ -38,7 +38,7 @@
 //!    themselves.
 
 use bearer_client::Config;
-use bearer_sandbox::{Plan, Sandbox, SandboxConfig};
+use bearer_sandbox::{PlanLimits, Sandbox, SandboxConfig};
 use bytes::Bytes;
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
@@ -124,8 +124,8 @@ impl Settings {
 }
 
 /// A plan neither the sandbox's quota nor its QPS limit refuses.
-fn unlimited() -> Plan {
-    Plan {
+fn unlimited() -> PlanLimits {
+    PlanLimits {
         calls_per_day: u64::MAX,
         queries_per_second: 0,
     }

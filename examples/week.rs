@@ -1,5 +1,5 @@
 //! A simulated week of traffic: the pure client state machine against the pure provider on a
-//! virtual clock, for each scenario of `bearer_sandbox::simulation`.
+//! virtual clock, for each scenario of `bearer_sim`.
 //!
 //! ```sh
 //! cargo run --release --example week          # 7 days
@@ -11,7 +11,7 @@
 //! the calls made, delivered, refused by the client's budget and failed otherwise, and the wall
 //! time the run took to simulate.
 
-use bearer_sandbox::simulation::{Report, Scenario, run};
+use bearer_sim::{Report, Scenario, run};
 use std::time::Instant;
 
 fn main() {

@@ -59,7 +59,7 @@ impl Odd {
     fn fixed() -> Odd {
         Odd::start(
             SandboxConfig::default()
-                .plan(bearer_sandbox::Plan {
+                .plan(bearer_sandbox::PlanLimits {
                     calls_per_day: 1_000_000,
                     queries_per_second: 0,
                 })
@@ -253,7 +253,7 @@ fn a_plan_of_17_calls_serves_16_at_half_past_seven() {
     for transport in TRANSPORTS {
         let odd = Odd::start(
             SandboxConfig::default()
-                .plan(bearer_sandbox::Plan {
+                .plan(bearer_sandbox::PlanLimits {
                     calls_per_day: 17,
                     queries_per_second: 0,
                 })

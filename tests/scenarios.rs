@@ -12,10 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bearer_client::blocking::{ClientEvent, StoreOperation, WaitCause};
 use bearer_client::protocol::{
-    BudgetMode, CertificateProblem, Error as ProtocolError, Grant, Plan as ClientPlan,
-    TransportFailureKind,
+    BudgetMode, CertificateProblem, Error as ProtocolError, Grant, Plan, TransportFailureKind,
 };
-use bearer_sandbox::{Fault, FaultTarget, Plan, SandboxConfig};
+use bearer_sandbox::{Fault, FaultTarget, PlanLimits, SandboxConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -415,7 +414,7 @@ fn token_endpoint_retries_are_bounded(transport: Transport) {
 fn over_qps_waits_retry_after_and_succeeds(transport: Transport) {
     let setup = Setup::with(
         transport,
-        SandboxConfig::default().plan(Plan {
+        SandboxConfig::default().plan(PlanLimits {
             calls_per_day: 1_000_000,
             queries_per_second: 1,
         }),
@@ -442,7 +441,7 @@ fn over_qps_waits_retry_after_and_succeeds(transport: Transport) {
 
 fn the_gateways_over_rate_is_a_typed_quota_error_with_the_reset_time(transport: Transport) {
     let at = an_hour_before_midnight();
-    let plan = Plan {
+    let plan = PlanLimits {
         calls_per_day: 3,
         queries_per_second: 0,
     };
@@ -472,9 +471,9 @@ fn an_enforced_budget_sends_nothing_once_spent(transport: Transport) {
     let setup = Setup::fixed(transport, roomy_plan(), at);
     let config = setup
         .config()
-        .plan(ClientPlan {
+        .plan(Plan {
             calls_per_day: Some(8),
-            ..ClientPlan::default()
+            ..Plan::default()
         })
         .budget_mode(BudgetMode::Enforce);
     let client = setup.builder(config).build().unwrap();

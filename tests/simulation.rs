@@ -1,8 +1,8 @@
 //! Simulated weeks: the pure client state machine against the pure provider on a virtual
-//! clock, with seeded faults (`bearer_sandbox::simulation`). `examples/week.rs` prints the same
+//! clock, with seeded faults (`bearer_sim`). `examples/week.rs` prints the same
 //! runs day by day.
 
-use bearer_sandbox::simulation::{DayReport, Report, Scenario, run};
+use bearer_sim::{DayReport, Report, Scenario, run};
 
 /// Token requests that were not answered by an injected fault.
 fn clean(day: &DayReport) -> u32 {

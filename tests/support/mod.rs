@@ -12,7 +12,7 @@ use bearer_client::protocol::{
     Bearer, BudgetSnapshot, Config, ConfigBuilder, RetryPolicy, StoredTokens, TokenStore,
     store::StoreError,
 };
-use bearer_sandbox::{AppCounters, AppKeys, Plan, Sandbox, SandboxClock, SandboxConfig};
+use bearer_sandbox::{AppCounters, AppKeys, PlanLimits, Sandbox, SandboxClock, SandboxConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -317,8 +317,8 @@ pub struct Setup {
 }
 
 /// A plan large enough never to get in the way (no QPS limit).
-pub fn roomy_plan() -> Plan {
-    Plan {
+pub fn roomy_plan() -> PlanLimits {
+    PlanLimits {
         calls_per_day: 1_000_000,
         queries_per_second: 0,
     }
@@ -355,7 +355,7 @@ impl Setup {
     }
 
     /// A sandbox whose clock stands still unless advanced.
-    pub fn fixed(transport: Transport, plan: Plan, at: SystemTime) -> Setup {
+    pub fn fixed(transport: Transport, plan: PlanLimits, at: SystemTime) -> Setup {
         Setup::with(
             transport,
             SandboxConfig::default()

@@ -8,7 +8,7 @@
 //! Starts the sandbox in-process (no quota or QPS limit), then for each phase runs THREADS
 //! client threads (ureq, keep-alive) for a bounded time and prints the rate.
 
-use bearer_sandbox::{AppKeys, Plan, Sandbox, SandboxConfig};
+use bearer_sandbox::{AppKeys, PlanLimits, Sandbox, SandboxConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -84,7 +84,7 @@ fn main() {
     let duration = Duration::from_secs_f64(seconds.clamp(0.1, 60.0));
     let threads = threads.clamp(1, 64);
 
-    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(Plan {
+    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(PlanLimits {
         calls_per_day: u64::MAX,
         queries_per_second: 0,
     }))

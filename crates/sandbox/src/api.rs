@@ -6,6 +6,7 @@ use crate::faults::FaultTarget;
 use crate::form;
 use crate::platform::AppStatus;
 use crate::provider::Provider;
+use crate::provider::body_over_limit;
 use crate::quota::CallKind;
 use crate::respond;
 use http::header::{ALLOW, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -133,7 +134,7 @@ fn answer(
         respond::set(&mut response, ALLOW, "GET");
         return (None, response);
     }
-    if request.body().len() > provider.config.max_body_bytes {
+    if body_over_limit(request, provider.config.max_body_bytes) {
         let response = respond::platform_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",

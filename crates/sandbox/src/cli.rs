@@ -2,7 +2,7 @@
 
 use crate::keys;
 use crate::limits::ConnectionLimits;
-use crate::platform::{AppKeys, Plan};
+use crate::platform::{AppKeys, PlanLimits};
 use crate::provider::ProviderConfig;
 use crate::server::{Sandbox, SandboxConfig};
 use clap::{Args, Parser, Subcommand};
@@ -43,10 +43,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 14 * 86_400)]
     pub refresh_token_ttl: u64,
     /// Calls per day of the plan (00:00 to 00:00 UTC), token requests included.
-    #[arg(long, value_name = "N", default_value_t = Plan::default().calls_per_day)]
+    #[arg(long, value_name = "N", default_value_t = PlanLimits::default().calls_per_day)]
     pub calls_per_day: u64,
     /// Queries per second of the plan (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = Plan::default().queries_per_second)]
+    #[arg(long, value_name = "N", default_value_t = PlanLimits::default().queries_per_second)]
     pub qps: u32,
     /// Send X-Plan-Quota-* and X-Plan-QPS-* headers on every gateway answer.
     #[arg(long)]
@@ -124,7 +124,7 @@ impl ServeArgs {
             provider: ProviderConfig {
                 token_ttl: Duration::from_secs(self.token_ttl),
                 refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl),
-                plan: Plan {
+                plan: PlanLimits {
                     calls_per_day: self.calls_per_day,
                     queries_per_second: self.qps,
                 },
@@ -204,7 +204,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         println!(
             "plan: {} calls per day ({} of them for token requests), {} queries per second",
             plan.calls_per_day,
-            Plan::AUTH_REQUESTS_PER_DAY,
+            PlanLimits::AUTH_REQUESTS_PER_DAY,
             plan.queries_per_second
         );
         println!(

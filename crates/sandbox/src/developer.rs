@@ -4,8 +4,9 @@
 //! of the other routes.
 
 use crate::error::ProviderError;
-use crate::platform::{AppStatus, NewApplication, Plan};
+use crate::platform::{AppStatus, NewApplication, PlanLimits};
 use crate::provider::Provider;
+use crate::provider::body_over_limit;
 use crate::respond::{self, platform_error};
 use http::header::{ALLOW, HeaderName};
 use http::{Method, Request, Response, StatusCode};
@@ -21,7 +22,7 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     request: &Request<Vec<u8>>,
     max: usize,
 ) -> Result<T, Box<Response<Vec<u8>>>> {
-    if request.body().len() > max {
+    if body_over_limit(request, max) {
         return Err(Box::new(platform_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -231,10 +232,10 @@ fn applications(
 }
 
 /// The plan as the platform shows it.
-pub(crate) fn plan_json(plan: &Plan) -> serde_json::Value {
+pub(crate) fn plan_json(plan: &PlanLimits) -> serde_json::Value {
     serde_json::json!({
         "calls_per_day": plan.calls_per_day,
-        "auth_requests_per_day": Plan::AUTH_REQUESTS_PER_DAY,
+        "auth_requests_per_day": PlanLimits::AUTH_REQUESTS_PER_DAY,
         "queries_per_second": plan.queries_per_second,
     })
 }

@@ -44,8 +44,6 @@ mod provider;
 mod quota;
 pub mod respond;
 mod server;
-pub mod simulation;
-mod tls;
 mod token;
 
 pub use admin::ADMIN_KEY;
@@ -57,7 +55,7 @@ pub use error::{ProviderError, SandboxError};
 pub use faults::{Effect, Fault, FaultTarget, PendingFault};
 pub use hold::{HOLD_WAIT_LIMIT, Hold, HoldId, HoldInfo, MAX_OPEN_HOLDS};
 pub use limits::{ConnectionLimits, ConnectionStats};
-pub use platform::{AppCounters, AppKeys, AppStatus, ApplicationInfo, NewApplication, Plan};
+pub use platform::{AppCounters, AppKeys, AppStatus, ApplicationInfo, NewApplication, PlanLimits};
 pub use provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 pub use server::{Sandbox, SandboxConfig};
 

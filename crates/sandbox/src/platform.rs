@@ -12,22 +12,24 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
-/// The API plan every application is subscribed to.
+/// The limits of the API plan every application is subscribed to, as the platform enforces
+/// them: calls per day and per second. (What a client knows of its plan, with its options, is
+/// `bearer_protocol::Plan`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub struct PlanLimits {
     /// Calls allowed per quota day (00:00 to 00:00 UTC), token requests included.
     pub calls_per_day: u64,
     /// Calls allowed per second; 0 means no limit.
     pub queries_per_second: u32,
 }
 
-impl Plan {
+impl PlanLimits {
     /// Token requests the plan accounts for per day, per the guide (they are part of
     /// `calls_per_day`, not on top of it).
     pub const AUTH_REQUESTS_PER_DAY: u32 = 6;
 }
 
-impl Default for Plan {
+impl Default for PlanLimits {
     /// 5000 calls per day, 10 per second.
     fn default() -> Self {
         Self {

@@ -10,7 +10,7 @@ use crate::error::ProviderError;
 use crate::faults::{Fault, FaultQueue, FaultTarget, PendingFault};
 use crate::hold::Holds;
 use crate::keys::KeyGen;
-use crate::platform::{AppKeys, ApplicationInfo, Plan, Platform};
+use crate::platform::{AppKeys, ApplicationInfo, PlanLimits, Platform};
 use crate::token::TokenStore;
 use crate::{admin, api, developer, portal, respond, token};
 use http::{Request, Response};
@@ -21,6 +21,16 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 /// Path of the protected API.
 pub const SEARCH_PATH: &str = "/v1/searchoauth";
 
+/// Marks a request whose body is over the cap and was not read whole (the server adds it to
+/// the extensions): it is answered 413, as a body over the cap is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyOverLimit;
+
+/// Whether the request's body is over `max` bytes (read, or marked [`BodyOverLimit`]).
+pub(crate) fn body_over_limit(request: &Request<Vec<u8>>, max: usize) -> bool {
+    request.body().len() > max || request.extensions().get::<BodyOverLimit>().is_some()
+}
+
 /// How the provider is set up. Every field has a default ([`ProviderConfig::default`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderConfig {
@@ -30,7 +40,7 @@ pub struct ProviderConfig {
     /// token is issued (rotation).
     pub refresh_token_ttl: Duration,
     /// The plan of every application.
-    pub plan: Plan,
+    pub plan: PlanLimits,
     /// Whether gateway answers carry `X-Plan-Quota-*` and `X-Plan-QPS-*` headers; default off,
     /// as at the real gateway.
     pub quota_headers: bool,
@@ -50,7 +60,7 @@ impl Default for ProviderConfig {
         Self {
             token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(14 * 86_400),
-            plan: Plan::default(),
+            plan: PlanLimits::default(),
             quota_headers: false,
             admin_key: None,
             seed: 0x5eed_0bea_7e50_0001,
@@ -252,7 +262,7 @@ impl Provider {
     }
 
     /// Changes the plan of every application (counts so far are kept).
-    pub fn set_plan(&mut self, plan: Plan) {
+    pub fn set_plan(&mut self, plan: PlanLimits) {
         self.config.plan = plan;
     }
 

@@ -4,7 +4,7 @@
 //! A call is admitted (and counted in both) only if it is under both limits; a denied call is not
 //! counted. Token requests and API calls are counted alike.
 
-use crate::platform::Plan;
+use crate::platform::PlanLimits;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::time::{SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
@@ -122,7 +122,7 @@ impl Usage {
     pub(crate) fn admit(
         &mut self,
         now: SystemTime,
-        plan: &Plan,
+        plan: &PlanLimits,
         kind: CallKind,
     ) -> Result<(), Denial> {
         self.roll(now);
@@ -172,7 +172,12 @@ impl Usage {
     }
 
     /// Sets the quota headers the gateway would send now (replacing any already there).
-    pub(crate) fn write_headers(&self, now: SystemTime, plan: &Plan, headers: &mut HeaderMap) {
+    pub(crate) fn write_headers(
+        &self,
+        now: SystemTime,
+        plan: &PlanLimits,
+        headers: &mut HeaderMap,
+    ) {
         headers.insert(QUOTA_ALLOTTED, HeaderValue::from(plan.calls_per_day));
         headers.insert(QUOTA_CURRENT, HeaderValue::from(self.calls_today(now)));
         if let Some(reset) = reset_text(next_reset(now)) {
@@ -196,7 +201,7 @@ mod tests {
 
     #[test]
     fn quota_per_day_and_qps_per_second() {
-        let plan = Plan {
+        let plan = PlanLimits {
             calls_per_day: 3,
             queries_per_second: 2,
         };
@@ -257,7 +262,7 @@ mod tests {
 
     #[test]
     fn the_headers_have_the_gateways_names_and_values() {
-        let plan = Plan {
+        let plan = PlanLimits {
             calls_per_day: 5000,
             queries_per_second: 10,
         };
@@ -286,7 +291,7 @@ mod tests {
 
     #[test]
     fn zero_qps_means_no_limit() {
-        let plan = Plan {
+        let plan = PlanLimits {
             calls_per_day: 100,
             queries_per_second: 0,
         };

@@ -5,6 +5,7 @@
 use crate::faults::FaultTarget;
 use crate::form::{self, Form, FormError};
 use crate::platform::{AppStatus, LiveRefresh};
+use crate::provider::body_over_limit;
 use crate::provider::{Provider, later};
 use crate::quota::{CallKind, Denial};
 use crate::respond::{self, ERROR_CODE, oauth_error};
@@ -115,7 +116,7 @@ fn answer(
         respond::set(&mut response, ALLOW, "POST");
         return (None, response);
     }
-    if request.body().len() > provider.config.max_body_bytes {
+    if body_over_limit(request, provider.config.max_body_bytes) {
         let description = format!(
             "The request body is larger than {} bytes",
             provider.config.max_body_bytes

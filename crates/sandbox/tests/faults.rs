@@ -2,7 +2,7 @@
 
 mod common;
 
-use bearer_sandbox::{Fault, FaultTarget, Plan, Sandbox, SandboxConfig};
+use bearer_sandbox::{Fault, FaultTarget, PlanLimits, Sandbox, SandboxConfig};
 use common::*;
 use insta::assert_snapshot;
 use serde_json::json;
@@ -234,7 +234,7 @@ fn headers_at_extreme_values_on_the_normal_answer() {
 
 #[test]
 fn odd_expires_in_values_on_issued_tokens() {
-    let sandbox = sandbox_with(SandboxConfig::default().plan(Plan {
+    let sandbox = sandbox_with(SandboxConfig::default().plan(PlanLimits {
         calls_per_day: 1000,
         queries_per_second: 0,
     }));

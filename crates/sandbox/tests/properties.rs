@@ -1,7 +1,7 @@
 //! Property tests on the pure provider: a refresh token is accepted at most once, the counters
 //! equal the requests made, and no request makes it panic.
 
-use bearer_sandbox::{AppKeys, Fault, FaultTarget, Plan, Provider, ProviderConfig};
+use bearer_sandbox::{AppKeys, Fault, FaultTarget, PlanLimits, Provider, ProviderConfig};
 use http::{Request, Response};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -154,7 +154,7 @@ struct Made {
 }
 
 /// Runs the ops and checks the properties as it goes; returns what was sent.
-fn run(ops: Vec<Op>, plan: Plan) -> Result<(), TestCaseError> {
+fn run(ops: Vec<Op>, plan: PlanLimits) -> Result<(), TestCaseError> {
     let mut provider = Provider::new(ProviderConfig {
         admin_key: Some(ADMIN.into()),
         plan,
@@ -306,12 +306,12 @@ proptest! {
 
     #[test]
     fn properties_hold_under_generous_limits(ops in proptest::collection::vec(op(), 1..60)) {
-        run(ops, Plan { calls_per_day: 1_000_000, queries_per_second: 0 })?;
+        run(ops, PlanLimits { calls_per_day: 1_000_000, queries_per_second: 0 })?;
     }
 
     #[test]
     fn properties_hold_under_tight_limits(ops in proptest::collection::vec(op(), 1..60)) {
-        run(ops, Plan { calls_per_day: 12, queries_per_second: 2 })?;
+        run(ops, PlanLimits { calls_per_day: 12, queries_per_second: 2 })?;
     }
 }
 

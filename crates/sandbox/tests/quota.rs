@@ -2,13 +2,13 @@
 
 mod common;
 
-use bearer_sandbox::{Plan, SandboxConfig};
+use bearer_sandbox::{PlanLimits, SandboxConfig};
 use common::*;
 use insta::assert_snapshot;
 use std::time::Duration;
 
 fn plan(calls_per_day: u64, queries_per_second: u32) -> SandboxConfig {
-    SandboxConfig::default().plan(Plan {
+    SandboxConfig::default().plan(PlanLimits {
         calls_per_day,
         queries_per_second,
     })
@@ -105,7 +105,7 @@ fn quota_headers_on_an_over_rate_answer() {
 #[test]
 fn the_plan_is_shown_with_the_keys_and_can_change() {
     let sandbox = sandbox_with(plan(3, 0));
-    sandbox.set_plan(Plan {
+    sandbox.set_plan(PlanLimits {
         calls_per_day: 4,
         queries_per_second: 0,
     });

@@ -2,7 +2,7 @@
 
 mod common;
 
-use bearer_sandbox::{Plan, SandboxConfig};
+use bearer_sandbox::{PlanLimits, SandboxConfig};
 use common::*;
 use insta::assert_snapshot;
 use std::io::Write;
@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 
 fn unlimited() -> SandboxConfig {
-    SandboxConfig::default().plan(Plan {
+    SandboxConfig::default().plan(PlanLimits {
         calls_per_day: 1_000_000,
         queries_per_second: 0,
     })
@@ -106,6 +106,34 @@ fn oversized_bodies_everywhere() {
         b"POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000000\r\n\r\n",
     );
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(client_credentials(&sandbox).status, 200);
+}
+
+#[test]
+fn a_body_far_over_the_cap_is_refused_unread_and_the_client_still_reads_the_413() {
+    let sandbox = sandbox();
+    // 4 MiB with its length declared: answered at once, the rest discarded as it comes, so the
+    // client finishes sending and reads the answer rather than a reset.
+    let big = vec![b'a'; 4 << 20];
+    let head = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        big.len()
+    );
+    let answer = raw(sandbox.addr(), &[head.as_bytes(), &big].concat());
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    // Chunked, so no length is declared: read one byte past the cap at the most, then refused.
+    let chunk = "a".repeat(8192);
+    let mut request = String::from(
+        "POST /platform/developers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for _ in 0..64 {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+    let answer = raw(sandbox.addr(), request.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
     assert_eq!(client_credentials(&sandbox).status, 200);
 }
 

@@ -9,7 +9,7 @@ use super::session::{Visit, Who};
 use super::{Nav, trusted_form};
 use crate::developer::refusal;
 use crate::error::ProviderError;
-use crate::platform::{AppStatus, Plan};
+use crate::platform::{AppStatus, PlanLimits};
 use crate::provider::Provider;
 use askama::Template;
 use http::{Request, Response, StatusCode};
@@ -41,7 +41,7 @@ struct Admin {
     error: Option<String>,
     pending: Vec<AdminApp>,
     apps: Vec<AdminApp>,
-    plan: Plan,
+    plan: PlanLimits,
     auth_requests: u32,
     qps: String,
 }
@@ -101,7 +101,7 @@ pub(crate) fn page(
             pending,
             apps,
             plan,
-            auth_requests: Plan::AUTH_REQUESTS_PER_DAY,
+            auth_requests: PlanLimits::AUTH_REQUESTS_PER_DAY,
             qps: qps_text(&plan),
         },
     )

@@ -1,7 +1,7 @@
 //! The admin page's usage chart, drawn by the server as SVG: one application's calls and token
 //! requests in each hour of today (UTC), and the day's total against the plan.
 
-use crate::platform::Plan;
+use crate::platform::PlanLimits;
 use crate::quota::HourlyCalls;
 
 /// Width of the drawing, in SVG units.
@@ -94,7 +94,7 @@ fn nice_ceiling(n: u64) -> u64 {
 impl UsageChart {
     /// The chart of `hours` (today's calls by hour) against `plan`; `calls_today` is the
     /// quota's count, which the gauge shows.
-    pub(crate) fn new(hours: &HourlyCalls, calls_today: u64, plan: &Plan) -> Self {
+    pub(crate) fn new(hours: &HourlyCalls, calls_today: u64, plan: &PlanLimits) -> Self {
         let token_requests = hours.total_token_requests();
         let api_calls = hours.total_api_calls();
         // A day with calls shows at least a sliver, however large the plan.
@@ -110,7 +110,7 @@ impl UsageChart {
             label: format!(
                 "plan: {} per day, {} of them for token requests",
                 plural(plan.calls_per_day, "call", "calls"),
-                Plan::AUTH_REQUESTS_PER_DAY
+                PlanLimits::AUTH_REQUESTS_PER_DAY
             ),
         }];
         if used > 0 {
@@ -199,7 +199,7 @@ impl UsageChart {
                 plural(plan.calls_per_day, "call", "calls"),
                 plural(api_calls, "API call", "API calls"),
                 plural(token_requests, "token request", "token requests"),
-                Plan::AUTH_REQUESTS_PER_DAY
+                PlanLimits::AUTH_REQUESTS_PER_DAY
             ),
             calls_today,
             token_requests,
@@ -243,7 +243,7 @@ mod tests {
         hours.token_requests[9] = 2;
         hours.api_calls[9] = 3;
         hours.api_calls[23] = 1;
-        let plan = Plan {
+        let plan = PlanLimits {
             calls_per_day: 10,
             queries_per_second: 10,
         };
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn an_idle_day_and_an_overfull_one_stay_inside_the_drawing() {
-        let plan = Plan::default();
+        let plan = PlanLimits::default();
         let idle = UsageChart::new(&HourlyCalls::default(), 0, &plan);
         assert!(idle.bars.is_empty());
         assert_eq!(idle.gauge.len(), 1);

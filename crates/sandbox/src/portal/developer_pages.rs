@@ -8,7 +8,7 @@ use super::samples::{Language, SampleValues, comment_safe};
 use super::session::{Visit, Who};
 use super::{Nav, refused, trusted_form};
 use crate::error::ProviderError;
-use crate::platform::{AppKeys, AppStatus, NewApplication, Plan};
+use crate::platform::{AppKeys, AppStatus, NewApplication, PlanLimits};
 use crate::provider::{Provider, SEARCH_PATH, TOKEN_PATH};
 use askama::Template;
 use bearer_protocol::wire::quota::next_quota_reset;
@@ -26,7 +26,7 @@ pub(crate) fn sentence(error: &ProviderError) -> String {
 }
 
 /// "10 queries per second", or that there is no limit.
-pub(crate) fn qps_text(plan: &Plan) -> String {
+pub(crate) fn qps_text(plan: &PlanLimits) -> String {
     match plan.queries_per_second {
         0 => "no limit on queries per second".into(),
         1 => "1 query per second".into(),
@@ -355,7 +355,7 @@ struct Application {
     nav: Nav,
     app: AppRow,
     keys: Option<AppKeys>,
-    plan: Plan,
+    plan: PlanLimits,
     auth_requests: u32,
     qps: String,
     usage: UsageView,
@@ -406,7 +406,7 @@ pub(crate) fn application(
             app: AppRow::of(provider, index),
             keys: app.keys.clone().filter(|_| app.status == AppStatus::Active),
             plan,
-            auth_requests: Plan::AUTH_REQUESTS_PER_DAY,
+            auth_requests: PlanLimits::AUTH_REQUESTS_PER_DAY,
             qps: qps_text(&plan),
             usage: UsageView {
                 calls_today: app.usage.calls_today(now),

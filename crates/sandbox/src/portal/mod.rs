@@ -24,6 +24,7 @@ mod session;
 
 use crate::form::Form;
 use crate::provider::Provider;
+use crate::provider::body_over_limit;
 use askama::Template;
 use http::header::ALLOW;
 use http::{Method, Request, Response, StatusCode};
@@ -228,7 +229,7 @@ pub(crate) fn trusted_form(
             back,
         ))
     };
-    if request.body().len() > provider.config.max_body_bytes {
+    if body_over_limit(request, provider.config.max_body_bytes) {
         return Err(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Form too large",

@@ -5,13 +5,13 @@
 #![allow(dead_code)]
 
 use bearer_protocol::{Config, ConfigBuilder, RetryPolicy};
-use bearer_sandbox::{AppKeys, Counters, Plan, Sandbox, SandboxConfig};
+use bearer_sandbox::{AppKeys, Counters, PlanLimits, Sandbox, SandboxConfig};
 use bearer_transport_hyper::{Client, ClientBuilder, Error, Response};
 use std::time::Duration;
 
 /// A sandbox with no QPS limit and one active application.
 pub async fn sandbox() -> (Sandbox, AppKeys) {
-    let config = SandboxConfig::default().plan(Plan {
+    let config = SandboxConfig::default().plan(PlanLimits {
         calls_per_day: 100_000,
         queries_per_second: 0,
     });

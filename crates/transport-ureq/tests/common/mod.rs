@@ -2,7 +2,7 @@
 //! client sharing the sandbox's clock.
 
 use bearer_protocol::RetryPolicy;
-use bearer_sandbox::{AppKeys, Plan, Sandbox, SandboxConfig};
+use bearer_sandbox::{AppKeys, PlanLimits, Sandbox, SandboxConfig};
 use bearer_transport_ureq::Client;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ pub struct Setup {
 /// A sandbox on the system clock (plus whatever the test advances), with a plan large enough
 /// never to get in the way (no QPS limit).
 pub fn setup() -> Setup {
-    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(Plan {
+    let sandbox = Sandbox::start_blocking(SandboxConfig::default().plan(PlanLimits {
         calls_per_day: 1_000_000,
         queries_per_second: 0,
     }))

@@ -10,18 +10,22 @@ use rcgen::{
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 
 /// A generated CA and the server configuration whose certificate it signed.
-pub(crate) struct TestTls {
-    pub(crate) ca_pem: String,
-    pub(crate) server_config: Arc<ServerConfig>,
+struct TestTls {
+    ca_pem: String,
+    server_config: Arc<ServerConfig>,
 }
 
 fn tls_error(e: impl std::fmt::Display) -> SandboxError {
     SandboxError::Tls(e.to_string())
 }
 
-pub(crate) fn generate() -> Result<TestTls, SandboxError> {
+fn generate() -> Result<TestTls, SandboxError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_error)?;
     ca_params
         .distinguished_name
@@ -69,4 +73,25 @@ pub(crate) fn generate() -> Result<TestTls, SandboxError> {
         ca_pem: ca.pem(),
         server_config: Arc::new(server_config),
     })
+}
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The acceptor of a fresh test CA's server certificate, and the CA's PEM.
+pub(crate) fn acceptor() -> Result<(TlsAcceptor, String), SandboxError> {
+    let tls = generate()?;
+    Ok((TlsAcceptor::from(tls.server_config), tls.ca_pem))
+}
+
+/// The TLS stream over `io` once the handshake is done; `None` when it failed or took longer
+/// than 10 s.
+pub(crate) async fn handshake<I>(acceptor: &TlsAcceptor, io: I) -> Option<TlsStream<I>>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+        Ok(Ok(stream)) => Some(stream),
+        _ => None,
+    }
 }

@@ -1,5 +1,7 @@
-//! Days of traffic in milliseconds: the pure client state machine
-//! ([`bearer_protocol::TokenManager`]) against the pure [`Provider`], on a virtual clock.
+//! bearer-sim: days of traffic in milliseconds, the pure client state machine
+//! ([`bearer_protocol::TokenManager`]) against the pure [`Provider`] of bearer-sandbox, on a
+//! virtual clock. Unpublished: it ties the versions of both crates together, which neither
+//! published crate should do.
 //!
 //! A [`Scenario`] says how the application calls (steady, in bursts, with long idle gaps), what
 //! plan it has and which faults the provider injects (seeded, so a run replays exactly).
@@ -13,7 +15,7 @@
 //! Nothing here reads a clock or does I/O; a week of steady traffic takes a few milliseconds.
 //!
 //! ```
-//! use bearer_sandbox::simulation::{Scenario, run};
+//! use bearer_sim::{Scenario, run};
 //!
 //! let report = run(&Scenario::steady(2));
 //! for day in &report.days {
@@ -24,11 +26,11 @@
 //! assert_eq!(report.refresh_tokens_refused(), 0);
 //! ```
 
-use crate::faults::{Effect, Fault, FaultTarget};
-use crate::platform::Plan;
-use crate::provider::{Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH};
 use bearer_protocol::{
     ApiVerdict, Config, Error, Event, Step, TokenManager, TransportFailure, TransportFailureKind,
+};
+use bearer_sandbox::{
+    Effect, Fault, FaultTarget, PlanLimits, Provider, ProviderConfig, SEARCH_PATH, TOKEN_PATH,
 };
 use http::Request;
 use http::header::AUTHORIZATION;
@@ -130,7 +132,7 @@ pub struct Scenario {
     /// Faults the provider injects.
     pub faults: FaultMix,
     /// The plan, known to both the provider and the client.
-    pub plan: Plan,
+    pub plan: PlanLimits,
     /// Lifetime of the provider's access tokens.
     pub token_ttl: Duration,
     /// Virtual time each request takes, token requests and API calls alike.
@@ -146,7 +148,7 @@ impl Scenario {
             days,
             traffic,
             faults,
-            plan: Plan::default(),
+            plan: PlanLimits::default(),
             token_ttl: Duration::from_secs(3600),
             round_trip: Duration::from_millis(50),
             seed: 42,
@@ -384,7 +386,7 @@ pub fn run(scenario: &Scenario) -> Report {
     )
     .plan(bearer_protocol::Plan {
         calls_per_day: Some(scenario.plan.calls_per_day),
-        auth_requests_per_day: Plan::AUTH_REQUESTS_PER_DAY,
+        auth_requests_per_day: PlanLimits::AUTH_REQUESTS_PER_DAY,
         queries_per_second: Some(scenario.plan.queries_per_second).filter(|q| *q > 0),
     })
     .seed(scenario.seed)
@@ -579,3 +581,8 @@ mod tests {
         assert!(idle.windows(2).all(|w| w[0] <= w[1]));
     }
 }
+
+/// The README's example is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
