@@ -49,6 +49,7 @@ over_both_transports! {
     a_certificate_that_is_not_pem_is_a_settings_error,
     no_token_or_secret_in_any_debug_or_display,
     the_token_never_travels_over_plain_http_off_loopback,
+    tokens_saved_for_another_application_are_not_used,
 }
 
 /// A setup and a recorded client that has made its first search (one token request, one call).
@@ -769,4 +770,38 @@ fn the_token_never_travels_over_plain_http_off_loopback(transport: Transport) {
     assert_eq!((setup.token_requests(), setup.api_calls()), (1, 1));
     // Plain http to this machine is fine: the sandbox is on 127.0.0.1.
     setup.search(&client);
+}
+
+fn tokens_saved_for_another_application_are_not_used(transport: Transport) {
+    let setup = Setup::new(transport);
+    let store = Arc::new(MemoryStore::default());
+    let first = setup.store_builder(&store).build().unwrap();
+    setup.search(&first);
+    // Another application of the same developer, sharing the store by mistake.
+    let other = setup.sandbox.create_app().unwrap();
+    let config = bearer_client::Config::builder(
+        setup.sandbox.token_url(),
+        other.client_id.as_str(),
+        other.client_secret.as_str(),
+    );
+    let events = Recorder::default();
+    let second = setup
+        .builder(config)
+        .shared_store(Arc::clone(&store) as Arc<dyn bearer_client::TokenStore>)
+        .recorded(&events)
+        .build()
+        .unwrap();
+    let refusals = events.count(|event| {
+        matches!(
+            event,
+            ClientEvent::StoreFailed { operation: StoreOperation::Load, message }
+                if message.contains(&format!("issued to client id {}", setup.keys.client_id))
+        )
+    });
+    assert_eq!(refusals, 1, "{:?}", events.all());
+    // It gets a token of its own rather than the other application's.
+    setup.search(&second);
+    let tokens = second.tokens().expect("its own tokens");
+    assert_eq!(tokens.issued_to.client_id.expose(), other.client_id);
+    assert_eq!(setup.token_requests(), 2);
 }

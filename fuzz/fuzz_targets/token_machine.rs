@@ -317,8 +317,9 @@ impl Harness {
                     refresh_token: refresh.map(Into::into),
                     expires_at,
                     scope: None,
+                    issued_to: bearer_protocol::Credential::of(&config),
                 };
-                TokenManager::with_tokens(config, tokens)
+                TokenManager::with_tokens(config, tokens).expect("tokens of this credential")
             }
         };
         // A wait is never longer than: a request in flight seen from a clock moved back by

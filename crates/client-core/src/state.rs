@@ -84,7 +84,16 @@ impl StateSettings {
         let machine = match &self.store {
             None => TokenManager::new(config),
             Some(store) => match store.load() {
-                Ok(Some(tokens)) => TokenManager::with_tokens(config, tokens),
+                Ok(Some(tokens)) => match TokenManager::with_tokens(config.clone(), tokens) {
+                    Ok(machine) => machine,
+                    Err(foreign) => {
+                        events.push(ClientEvent::StoreFailed {
+                            operation: StoreOperation::Load,
+                            message: foreign.to_string(),
+                        });
+                        TokenManager::new(config)
+                    }
+                },
                 Ok(None) => TokenManager::new(config),
                 Err(error) => {
                     events.push(ClientEvent::StoreFailed {

@@ -23,8 +23,9 @@ pub use error::{
     CertificateProblem, Error, Failure, ThrottleCause, TransportFailure, TransportFailureKind,
 };
 pub use machine::{
-    ApiVerdict, Bearer, BudgetSnapshot, Event, GOVERNOR_BURST, GOVERNOR_INTERVAL, Grant, MAX_QPS,
-    MIN_LIFETIME, RequestId, Step, StoredTokens, TokenManager, TokenRequest, Wait, WaitReason,
+    ApiVerdict, Bearer, BudgetSnapshot, Credential, Event, ForeignTokens, GOVERNOR_BURST,
+    GOVERNOR_INTERVAL, Grant, MAX_QPS, MIN_LIFETIME, RequestId, Step, StoredTokens, TokenManager,
+    TokenRequest, Wait, WaitReason,
 };
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
 pub use store::TokenStore;

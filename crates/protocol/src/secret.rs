@@ -108,6 +108,14 @@ impl fmt::Debug for ClientId {
     }
 }
 
+impl PartialEq for ClientId {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for ClientId {}
+
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.expose())

@@ -4,8 +4,8 @@ mod common;
 
 use bearer_protocol::wire::quota::next_quota_reset;
 use bearer_protocol::{
-    ApiVerdict, BudgetMode, Error, Event, Grant, Plan, Step, StoredTokens, TokenManager,
-    TransportFailure, TransportFailureKind, WaitReason,
+    ApiVerdict, BudgetMode, Config, Credential, Error, Event, Grant, Plan, Step, StoredTokens,
+    TokenManager, TransportFailure, TransportFailureKind, WaitReason,
 };
 use common::*;
 use http::{HeaderMap, StatusCode};
@@ -409,10 +409,26 @@ fn starts_from_saved_tokens() {
         refresh_token: Some("rt0000000000000000000010".into()),
         expires_at: start() + secs(1800),
         scope: None,
+        issued_to: Credential::of(&config()),
     };
     let json = serde_json::to_string(&saved).unwrap();
+    assert!(
+        json.contains(r#""client_id":"ysszm2yk7gp5r9ernuaurgcc""#),
+        "{json}"
+    );
     let saved: StoredTokens = serde_json::from_str(&json).unwrap();
-    let mut machine = TokenManager::with_tokens(config(), saved);
+    // Tokens saved for another application are refused, saying which.
+    let other = Config::builder(TOKEN_URL, "aaaaaaaaaaaaaaaaaaaaaaaa", CLIENT_SECRET)
+        .build()
+        .unwrap();
+    let foreign = TokenManager::with_tokens(other, saved.clone()).unwrap_err();
+    assert!(
+        foreign
+            .to_string()
+            .contains("issued to client id ysszm2yk7gp5r9ernuaurgcc"),
+        "{foreign}"
+    );
+    let mut machine = TokenManager::with_tokens(config(), saved).unwrap();
     let bearer = expect_bearer(machine.poll_call(start()));
     assert_eq!(bearer.header_value(), "Bearer at0000000000000000000009");
     assert!(bearer.header_value().is_sensitive());

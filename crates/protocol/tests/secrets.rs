@@ -12,8 +12,8 @@ use bearer_protocol::wire::oauth_error::OAuthError;
 use bearer_protocol::wire::token::parse_token_response;
 use bearer_protocol::wire::unexpected::UnexpectedResponse;
 use bearer_protocol::{
-    AccessToken, ClientAuth, ClientSecret, Config, RefreshToken, Step, StoredTokens, TokenManager,
-    TokenRequest,
+    AccessToken, ClientAuth, ClientSecret, Config, Credential, RefreshToken, Step, StoredTokens,
+    TokenManager, TokenRequest,
 };
 use http::Response;
 use std::fmt::{Debug, Display};
@@ -162,6 +162,7 @@ fn secrets_and_tokens_never_show() {
         refresh_token: Some(RefreshToken::from(REFRESH_TOKEN.to_owned())),
         expires_at: now(),
         scope: Some("read".to_owned()),
+        issued_to: Credential::of(&configs()[0]),
     };
     assert_debug_clean("StoredTokens", &stored);
     for config in configs() {

@@ -224,6 +224,7 @@ impl TokenManager {
             refresh_token: token.refresh_token.or(previous_refresh),
             expires_at: now + token.expires_in,
             scope: token.scope,
+            issued_to: Credential::of(&self.config),
         };
         let generation = self.generation + 1;
         let leeway = self.config.refresh_leeway();

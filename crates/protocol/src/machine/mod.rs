@@ -57,7 +57,7 @@ pub use budget::BudgetSnapshot;
 pub use governor::{GOVERNOR_BURST, GOVERNOR_INTERVAL};
 pub use outputs::{ApiVerdict, Event, Grant, RequestId, Step, TokenRequest, Wait, WaitReason};
 pub use pacer::MAX_QPS;
-pub use tokens::{Bearer, MIN_LIFETIME, StoredTokens};
+pub use tokens::{Bearer, Credential, ForeignTokens, MIN_LIFETIME, StoredTokens};
 
 use crate::config::Config;
 use crate::error::{Error, Failure, ThrottleCause, TransportFailure};
@@ -189,9 +189,17 @@ impl TokenManager {
         }
     }
 
-    /// A machine that starts from tokens a store saved. Tokens whose access token cannot be a
-    /// header value are ignored (the machine then starts without tokens).
-    pub fn with_tokens(config: Config, tokens: StoredTokens) -> Self {
+    /// A machine that starts from tokens a store saved, or an error when they were issued to
+    /// another credential (another client id or token endpoint). Tokens whose access token
+    /// cannot be a header value are ignored (the machine then starts without tokens).
+    pub fn with_tokens(config: Config, tokens: StoredTokens) -> Result<Self, ForeignTokens> {
+        let expected = Credential::of(&config);
+        if tokens.issued_to != expected {
+            return Err(ForeignTokens {
+                saved: tokens.issued_to,
+                expected,
+            });
+        }
         let mut machine = Self::new(config);
         let lifetime = machine.config.default_lifetime();
         machine.held = Held::new(
@@ -203,7 +211,7 @@ impl TokenManager {
             None,
         );
         machine.generation = 1;
-        machine
+        Ok(machine)
     }
 
     /// The configuration.

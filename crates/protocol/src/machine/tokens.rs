@@ -1,16 +1,20 @@
 //! The tokens the machine holds, in the shape a store persists and a caller attaches.
 
-use crate::secret::{AccessToken, RefreshToken};
+use crate::config::Config;
+use crate::secret::{AccessToken, ClientId, RefreshToken};
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Tokens as a store persists them, so that a restarted process keeps its refresh token.
 ///
 /// Serialises to JSON such as
-/// `{"access_token":"…","refresh_token":"…","expires_at":1700000000,"scope":null}`
-/// (`expires_at` in seconds since the Unix epoch).
+/// `{"access_token":"…","refresh_token":"…","expires_at":1700000000,"scope":null,
+/// "token_url":"https://…/oauth2/token","client_id":"ysszm2yk7gp5r9ernuaurgcc"}`
+/// (`expires_at` in seconds since the Unix epoch). They name the credential they were issued
+/// to, so that a store shared by mistake never feeds one application's tokens to another.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredTokens {
     /// The access token.
@@ -23,6 +27,46 @@ pub struct StoredTokens {
     /// The granted scope, if the provider said.
     #[serde(default)]
     pub scope: Option<String>,
+    /// The credential they were issued to.
+    #[serde(flatten)]
+    pub issued_to: Credential,
+}
+
+/// Which credential tokens belong to: the token endpoint and the client id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// The token endpoint that issued them.
+    pub token_url: String,
+    /// The application they were issued to.
+    pub client_id: ClientId,
+}
+
+impl Credential {
+    /// The credential a configuration names.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            token_url: config.token_url().to_string(),
+            client_id: config.client_id().clone(),
+        }
+    }
+}
+
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "client id {} at {}", self.client_id, self.token_url)
+    }
+}
+
+/// Saved tokens that were issued to another credential than the client's: they are not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the saved tokens were issued to {saved}, not to this client ({expected}); they are not used, and the next tokens replace them"
+)]
+pub struct ForeignTokens {
+    /// The credential the tokens name.
+    pub saved: Credential,
+    /// The client's own.
+    pub expected: Credential,
 }
 
 /// An access token ready to attach, as `Authorization: Bearer <token>`.
@@ -63,6 +107,7 @@ pub const MIN_LIFETIME: Duration = Duration::from_secs(1);
 pub(crate) struct Held {
     pub(crate) bearer: Bearer,
     pub(crate) refresh_token: Option<RefreshToken>,
+    pub(crate) issued_to: Credential,
     pub(crate) renew_at: SystemTime,
     /// Handed out until then: the expiry, or [`MIN_LIFETIME`] after the token arrived.
     pub(crate) usable_until: SystemTime,
@@ -106,6 +151,7 @@ impl Held {
                 expires_at: tokens.expires_at,
             },
             refresh_token: tokens.refresh_token,
+            issued_to: tokens.issued_to,
             renew_at,
             usable_until,
             lifetime,
@@ -120,6 +166,7 @@ impl Held {
             refresh_token: self.refresh_token.clone(),
             expires_at: self.bearer.expires_at,
             scope: self.scope.clone(),
+            issued_to: self.issued_to.clone(),
         }
     }
 }
