@@ -22,12 +22,12 @@ pub use bearer_protocol as protocol;
 /// What every user needs whichever transport they pick; glob re-exported at the root and in
 /// each transport module.
 mod common {
-    pub use bearer_protocol::store::StoreError;
+    pub use bearer_client_core::{Clock, StoreError, TokenStore};
     pub use bearer_protocol::{
         AccessToken, Bearer, BudgetMode, BudgetSnapshot, CertificateProblem, ClientAuth, ClientId,
-        ClientSecret, Clock, Config, ConfigBuilder, ConfigError, ConfigHint, Failure, Grant, Plan,
-        RefreshToken, RetryPolicy, StoredTokens, ThrottleCause, TokenStore, TransportFailure,
-        TransportFailureKind,
+        ClientSecret, Config, ConfigBuilder, ConfigError, ConfigHint, Credential, Failure,
+        ForeignTokens, Grant, Plan, RefreshToken, RetryPolicy, StoredTokens, ThrottleCause,
+        TransportFailure, TransportFailureKind,
     };
 
     // The runtime types are the same in both transports (they share them); take them from

@@ -17,8 +17,9 @@
 #![allow(missing_docs)]
 
 use bearer_client::protocol::Grant;
-use bearer_client::protocol::{Clock, RetryPolicy, StoredTokens, TokenStore, store::StoreError};
+use bearer_client::protocol::{RetryPolicy, StoredTokens};
 use bearer_client::{ClientAuth, Config};
+use bearer_client::{Clock, StoreError, TokenStore};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -9,9 +9,9 @@
 
 use bearer_client::blocking::{ClientEvent, Response, WaitCause};
 use bearer_client::protocol::{
-    Bearer, BudgetSnapshot, Config, ConfigBuilder, RetryPolicy, StoredTokens, TokenStore,
-    store::StoreError,
+    Bearer, BudgetSnapshot, Config, ConfigBuilder, RetryPolicy, StoredTokens,
 };
+use bearer_client::{StoreError, TokenStore};
 use bearer_sandbox::{AppCounters, AppKeys, PlanLimits, Sandbox, SandboxClock, SandboxConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};

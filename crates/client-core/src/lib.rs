@@ -43,12 +43,13 @@ mod http_settings;
 mod request;
 mod settings;
 mod state;
+mod store;
 
 pub use bearer_protocol;
 
 pub use attempts::{Answer, Attempts};
 pub use body::{Body, Response};
-pub use clock::SystemClock;
+pub use clock::{Clock, SystemClock};
 pub use delivery::{Callback, Events};
 pub use error::{BoxError, Error};
 pub use events::{ClientEvent, StoreOperation, WaitCause};
@@ -61,6 +62,7 @@ pub use settings::{
     DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Settings,
 };
 pub use state::{Locked, Next, Purpose, StateSettings, TokenState};
+pub use store::{StoreError, TokenStore};
 
 /// The examples of this crate's README.md, compiled as doctests.
 #[cfg(doctest)]

@@ -3,12 +3,13 @@
 //! become once checked: the [`HttpSettings`] a transport sends with, and the [`StateSettings`]
 //! the shared token state starts from.
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::delivery::Callback;
 use crate::error::Error;
 use crate::http_settings::HttpSettings;
 use crate::state::StateSettings;
-use bearer_protocol::{Clock, Config, TokenStore};
+use crate::store::TokenStore;
+use bearer_protocol::Config;
 use http::HeaderValue;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;
@@ -234,7 +235,7 @@ macro_rules! settings_methods {
 
         /// The clock the client reads (default: [`SystemClock`](crate::SystemClock)). Tests
         /// pass the sandbox's clock; waits last as long as this clock says is left.
-        pub fn clock(mut self, clock: impl $crate::bearer_protocol::Clock + 'static) -> Self {
+        pub fn clock(mut self, clock: impl $crate::Clock + 'static) -> Self {
             self.$field.clock = ::std::sync::Arc::new(clock);
             self
         }
@@ -244,16 +245,13 @@ macro_rules! settings_methods {
         /// and the client starts without tokens), saved whenever they change, before the new
         /// access token is used. The store is called with the token state locked: keep it
         /// quick (a small file, a keyring).
-        pub fn store(mut self, store: impl $crate::bearer_protocol::TokenStore + 'static) -> Self {
+        pub fn store(mut self, store: impl $crate::TokenStore + 'static) -> Self {
             self.$field.store = ::std::option::Option::Some(::std::sync::Arc::new(store));
             self
         }
 
         /// A store already shared with other code.
-        pub fn shared_store(
-            mut self,
-            store: ::std::sync::Arc<dyn $crate::bearer_protocol::TokenStore>,
-        ) -> Self {
+        pub fn shared_store(mut self, store: ::std::sync::Arc<dyn $crate::TokenStore>) -> Self {
             self.$field.store = ::std::option::Option::Some(store);
             self
         }

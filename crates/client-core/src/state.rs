@@ -12,13 +12,15 @@
 //!
 //! How a caller blocks or awaits (a condition variable, a `Notify`, sleeps) is the transport's.
 
+use crate::clock::Clock;
 use crate::delivery::{Callback, Events};
 use crate::error::Error;
 use crate::events::{ClientEvent, StoreOperation, WaitCause};
 use crate::fetch::Fetch;
+use crate::store::TokenStore;
 use bearer_protocol::{
-    ApiVerdict, Bearer, BudgetSnapshot, Clock, Config, Event, RequestId, Step, StoredTokens,
-    TokenManager, TokenRequest, TokenStore, TransportFailure, Wait, WaitReason,
+    ApiVerdict, Bearer, BudgetSnapshot, Config, Event, RequestId, Step, StoredTokens, TokenManager,
+    TokenRequest, TransportFailure, Wait, WaitReason,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;

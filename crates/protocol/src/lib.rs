@@ -7,15 +7,12 @@
 //! and keeps the daily quota budget. It performs no I/O, reads no clock (time is always an
 //! argument), spawns nothing and takes no lock; a transport crate does those.
 
-pub mod clock;
 pub mod config;
 pub mod error;
 pub mod machine;
 pub mod secret;
-pub mod store;
 pub mod wire;
 
-pub use clock::Clock;
 pub use config::{
     BudgetMode, ClientAuth, Config, ConfigBuilder, ConfigError, ConfigHint, Plan, RetryPolicy,
 };
@@ -28,7 +25,6 @@ pub use machine::{
     TokenRequest, Wait, WaitReason,
 };
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
-pub use store::TokenStore;
 
 /// The examples of this crate's README.md, compiled as doctests.
 #[cfg(doctest)]

@@ -2,7 +2,7 @@
 //!
 //! The provider itself never reads a clock (time is an argument of
 //! [`Provider::handle`](crate::Provider::handle)); the server reads this one for every request.
-//! Hand the same clock to a client under test (it implements [`bearer_protocol::Clock`]) and an
+//! Hand the same clock to a client under test (it implements [`bearer_client_core::Clock`]) and an
 //! hour passes for both in a call to [`SandboxClock::advance`].
 
 use std::sync::Arc;
@@ -82,7 +82,7 @@ impl Default for SandboxClock {
     }
 }
 
-impl bearer_protocol::Clock for SandboxClock {
+impl bearer_client_core::Clock for SandboxClock {
     fn now(&self) -> SystemTime {
         SandboxClock::now(self)
     }

@@ -8,7 +8,7 @@
 //!   generated test CA) on `127.0.0.1:0`, with one call: [`Sandbox::start`] from async code,
 //!   [`Sandbox::start_blocking`] from sync code. It stops when dropped.
 //! - [`SandboxClock`] is the time the sandbox runs on: real time plus an offset tests move
-//!   forward, shared with clients under test through [`bearer_protocol::Clock`].
+//!   forward, shared with clients under test through [`bearer_client_core::Clock`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), bearer_sandbox::SandboxError> {

@@ -56,7 +56,7 @@ async fn a_blocking_client_on_the_async_sandbox() {
     })
     .await
     .unwrap();
-    let clock: Box<dyn bearer_protocol::Clock> = Box::new(sandbox.clock());
+    let clock: Box<dyn bearer_client_core::Clock> = Box::new(sandbox.clock());
     assert_eq!(clock.now(), start_time() + Duration::from_secs(3600));
 }
 

@@ -60,9 +60,9 @@ mod replay;
 pub use bearer_protocol;
 
 pub use bearer_client_core::{
-    Body, BoxError, ClientEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_WAIT, DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreOperation,
-    SystemClock, WaitCause,
+    Body, BoxError, ClientEvent, Clock, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_WAIT, DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreError,
+    StoreOperation, SystemClock, TokenStore, WaitCause,
 };
 pub use builder::{ClientBuilder, DEFAULT_RENEWAL_CHECK_INTERVAL, DEFAULT_USER_AGENT};
 pub use client::Client;

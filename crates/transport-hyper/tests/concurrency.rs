@@ -3,8 +3,8 @@
 
 mod common;
 
-use bearer_protocol::Clock;
 use bearer_sandbox::{FaultTarget, HOLD_WAIT_LIMIT, SandboxClock};
+use bearer_transport_hyper::Clock;
 use bearer_transport_hyper::{Client, ClientEvent};
 use common::*;
 use std::future::Future;

@@ -56,9 +56,9 @@ pub use bearer_protocol;
 pub use ureq;
 
 pub use bearer_client_core::{
-    Body, ClientEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,
-    DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreOperation, SystemClock,
-    WaitCause,
+    Body, ClientEvent, Clock, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_WAIT, DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreError,
+    StoreOperation, SystemClock, TokenStore, WaitCause,
 };
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
 pub use client::Client;

@@ -1,11 +1,11 @@
-//! The persistence seam: where a transport saves tokens whenever they change.
+//! The persistence seam: where a client saves tokens whenever they change.
 //!
 //! Refresh tokens rotate: once new tokens arrive, the previous refresh token is void at the
 //! provider. A transport with a store saves the new tokens *before* it hands the new access
 //! token out, so that a crash right after a renewal never leaves the process holding only a
 //! void refresh token.
 
-use crate::machine::StoredTokens;
+use bearer_protocol::StoredTokens;
 use std::error::Error as StdError;
 
 /// An error a store reports; its message must not contain a secret.
@@ -14,7 +14,8 @@ pub type StoreError = Box<dyn StdError + Send + Sync>;
 /// Somewhere tokens are kept across processes (a file, a keyring, a database row).
 ///
 /// ```
-/// use bearer_protocol::{StoredTokens, TokenStore, store::StoreError};
+/// use bearer_client_core::{StoreError, TokenStore};
+/// use bearer_protocol::StoredTokens;
 /// use std::sync::Mutex;
 ///
 /// #[derive(Default)]
