@@ -9,12 +9,11 @@
 mod support;
 
 use bearer_client::protocol::{
-    CertificateProblem, Config, Error as TokenError, GOVERNOR_BURST, MAX_QPS, Plan, RetryPolicy,
-    ThrottleCause,
+    CertificateProblem, Config, Error as TokenError, GOVERNOR_BURST, MAX_QPS, Plan, ThrottleCause,
 };
 use bearer_sandbox::{Fault, FaultTarget, Sandbox, SandboxClock, SandboxConfig};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{Builder, Client, Error, TRANSPORTS, Transport};
+use support::{Builder, Client, Error, TRANSPORTS, Transport, fast_retry};
 
 /// 2023-11-14 07:30:00 UTC.
 fn half_past_seven() -> SystemTime {
@@ -73,11 +72,7 @@ impl Odd {
             self.client_id.as_str(),
             self.client_secret.as_str(),
         )
-        .retry(RetryPolicy {
-            max_retries: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(40),
-        })
+        .retry(fast_retry())
         .seed(7)
     }
 

@@ -709,6 +709,7 @@ fn no_token_or_secret_in_any_debug_or_display(transport: Transport) {
         format!("{:?}", events.all()),
         format!("{:#?}", events.all()),
     ];
+    texts.extend(events.all().iter().map(ToString::to_string));
     // A gateway that echoes every secret in its denial: the error still shows none.
     let basic = STANDARD.encode(format!(
         "{}:{}",

@@ -2,6 +2,7 @@
 //! [`WaitCause`].
 
 use bearer_protocol::{Grant, StoredTokens};
+use std::fmt;
 use std::time::SystemTime;
 
 /// Something worth logging or counting, passed to the callback given to a client builder's
@@ -55,6 +56,62 @@ pub enum ClientEvent {
         /// Until when (on the client's clock).
         until: SystemTime,
     },
+}
+
+impl fmt::Display for ClientEvent {
+    /// One line for a log, never a token: "token request sent (grant_type=refresh_token)",
+    /// "new tokens by refresh_token, valid until Tue, 14 Nov 2023 01:00:00 GMT", …
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TokenRequested { grant } => {
+                write!(f, "token request sent (grant_type={grant})")
+            }
+            Self::TokensRenewed { grant, tokens } => write!(
+                f,
+                "new tokens by {grant}, valid until {}{}",
+                date(tokens.expires_at),
+                if tokens.refresh_token.is_some() {
+                    ", with a refresh token"
+                } else {
+                    ""
+                }
+            ),
+            Self::TokenRequestFailed { grant, reason } => {
+                write!(f, "token request ({grant}) failed: {reason}")
+            }
+            Self::RefreshTokenRefused => f.write_str(
+                "the refresh token was refused; the next token request uses client credentials",
+            ),
+            Self::TokenAllowanceExceeded {
+                token_requests,
+                accounted,
+            } => write!(
+                f,
+                "{token_requests} token requests today, beyond the {accounted} the plan accounts for"
+            ),
+            Self::LateAnswerIgnored => {
+                f.write_str("the answer to an abandoned token request was not adopted")
+            }
+            Self::StoreFailed { operation, message } => {
+                let what = match operation {
+                    StoreOperation::Load => "load",
+                    StoreOperation::Save => "save",
+                };
+                write!(f, "the token store could not {what}: {message}")
+            }
+            Self::Waiting { cause, until } => {
+                write!(f, "waiting until {} ({})", date(*until), cause.describe())
+            }
+        }
+    }
+}
+
+/// An instant as an HTTP date, or the seconds since the epoch when it cannot be one.
+fn date(at: SystemTime) -> String {
+    match at.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) if since.as_secs() < 253_402_300_800 => httpdate::fmt_http_date(at),
+        _ => format!("{at:?}"),
+    }
 }
 
 /// What the client asked of its token store.

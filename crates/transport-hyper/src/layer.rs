@@ -139,10 +139,10 @@ where
     shared.settings.add_user_agent(&mut parts.headers);
     shared.settings.add_originating_ip(&mut parts.headers);
     let state = &shared.state;
-    let mut body = Some(body);
+    let mut current = body;
     let mut attempts = Attempts::new();
     let mut first = true;
-    while let Some(current) = body.take() {
+    loop {
         let spare = current.try_clone();
         let bearer = shared.authorize(Purpose::Call).await?;
         if !first {
@@ -175,28 +175,24 @@ where
                 });
             }
         };
-        match state.judge(&bearer, response.status(), response.headers()) {
+        // As `Attempts::follow` does for the client's own calls, except that a body which
+        // cannot be sent twice ends the replay (an error) or the wait (the answer as it came).
+        current = match state.judge(&bearer, response.status(), response.headers()) {
             ApiVerdict::Deliver => return Ok(response),
             ApiVerdict::Replay => {
                 attempts.replay(response.headers())?;
-                let Some(spare) = spare else {
-                    return Err(Error::TokenRefusedNotReplayable {
-                        challenge: challenge(response.headers()),
-                    });
-                };
-                body = Some(spare);
+                spare.ok_or_else(|| Error::TokenRefusedNotReplayable {
+                    challenge: challenge(response.headers()),
+                })?
             }
-            // Waited out when the body can be sent again, within the client's limits;
-            // otherwise the answer is the caller's.
             ApiVerdict::RetryAt(retry_at) => match spare {
                 Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
                     shared.sleep_until(retry_at, WaitCause::RetryAfter).await;
-                    body = Some(spare);
+                    spare
                 }
                 _ => return Ok(response),
             },
             ApiVerdict::Fail(error) => return Err(error.into()),
-        }
+        };
     }
-    unreachable!("every pass of the loop returns or sets the next body")
 }

@@ -35,6 +35,22 @@ pub enum Grant {
     RefreshToken,
 }
 
+impl Grant {
+    /// The `grant_type` it sends.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Grant::ClientCredentials => "client_credentials",
+            Grant::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A token request for the caller to send.
 ///
 /// `Debug` shows the id, the grant, the method, the URI, the header names (the value of
