@@ -1018,3 +1018,19 @@ fn an_error_code_blank_once_cleaned_is_not_an_oauth_error() {
         None
     );
 }
+
+/// Found by fuzz/oauth_error: `error=%00%00invalid_client` was kept as an unknown code whose
+/// cleaned text read back as the known `invalid_client`. Codes are matched once cleaned.
+#[test]
+fn a_known_error_code_with_control_characters_is_known() {
+    let response = http::Response::builder()
+        .status(400)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"error=%00%00invalid_client".to_vec())
+        .unwrap();
+    let error = bearer_protocol::wire::oauth_error::OAuthError::from_response(&response).unwrap();
+    assert_eq!(
+        error.code,
+        bearer_protocol::wire::oauth_error::ErrorCode::InvalidClient
+    );
+}

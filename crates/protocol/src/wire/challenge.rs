@@ -37,15 +37,16 @@ impl ChallengeError {
     /// Reads an `error` parameter: trimmed, case-insensitive; an unknown code is kept, sanitised,
     /// in [`ChallengeError::Other`].
     pub fn parse(code: &str) -> ChallengeError {
-        let code = code.trim();
+        // Matched once cleaned, so that a code reads back as itself.
+        let code = crate::wire::support::sanitize(code.trim(), 80);
         [
             ChallengeError::InvalidRequest,
             ChallengeError::InvalidToken,
             ChallengeError::InsufficientScope,
         ]
         .into_iter()
-        .find(|candidate| candidate.as_str().eq_ignore_ascii_case(code))
-        .unwrap_or_else(|| ChallengeError::Other(crate::wire::support::sanitize(code, 80)))
+        .find(|candidate| candidate.as_str().eq_ignore_ascii_case(&code))
+        .unwrap_or(ChallengeError::Other(code))
     }
 
     /// The wire code, e.g. `invalid_token`.

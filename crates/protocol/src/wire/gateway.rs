@@ -74,7 +74,8 @@ impl GatewayCode {
     /// assert_eq!(GatewayCode::parse("ERR_414_REQUEST_URI_TOO_LONG").as_str(), "ERR_414_REQUEST_URI_TOO_LONG");
     /// ```
     pub fn parse(code: &str) -> GatewayCode {
-        let code = code.trim();
+        // Matched once cleaned, so that a code reads back as itself.
+        let code = sanitize(code.trim(), 80);
         let known = [
             GatewayCode::DeveloperOverQps,
             GatewayCode::ServiceOverQps,
@@ -89,8 +90,8 @@ impl GatewayCode {
         ];
         known
             .into_iter()
-            .find(|candidate| candidate.as_str().eq_ignore_ascii_case(code))
-            .unwrap_or_else(|| GatewayCode::Other(sanitize(code, 80)))
+            .find(|candidate| candidate.as_str().eq_ignore_ascii_case(&code))
+            .unwrap_or(GatewayCode::Other(code))
     }
 
     /// The wire id, e.g. `ERR_403_DEVELOPER_OVER_QPS`.

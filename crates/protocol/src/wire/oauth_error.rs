@@ -52,7 +52,8 @@ impl ErrorCode {
     /// assert_eq!(ErrorCode::parse("server_error").as_str(), "server_error");
     /// ```
     pub fn parse(code: &str) -> ErrorCode {
-        let code = code.trim();
+        // Matched once cleaned, so that a code reads back as itself.
+        let code = sanitize(code.trim(), 80);
         let known = [
             ErrorCode::InvalidRequest,
             ErrorCode::InvalidClient,
@@ -63,8 +64,8 @@ impl ErrorCode {
         ];
         known
             .into_iter()
-            .find(|candidate| candidate.as_str().eq_ignore_ascii_case(code))
-            .unwrap_or_else(|| ErrorCode::Other(sanitize(code, 80)))
+            .find(|candidate| candidate.as_str().eq_ignore_ascii_case(&code))
+            .unwrap_or(ErrorCode::Other(code))
     }
 
     /// The wire code, e.g. `invalid_client`.
