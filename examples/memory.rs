@@ -53,14 +53,13 @@ fn take_token(machine: &mut TokenManager) {
     let Step::Fetch(request) = machine.poll_call(now) else {
         panic!("a new machine asks for a token");
     };
-    let id = request.id;
-    drop(request);
+    let (pending, _sent) = request.into_parts();
     let answer = http::Response::builder()
         .status(200)
         .header("Content-Type", "application/json")
         .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
         .expect("valid response");
-    machine.handle_token_response(now, id, &answer);
+    machine.handle_token_response(now, pending, &answer);
     while machine.poll_event().is_some() {}
     let _: SystemTime = now;
 }

@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
         ..ProviderConfig::default()
     });
     let keys = AppKeys::new("ysszm2yk7gp5r9ernuaurgcc", "w9t7t48g7H");
-    provider.create_app(Some(keys)).expect("the guide's keys are valid");
+    provider
+        .create_app(Some(keys))
+        .expect("the guide's keys are valid");
     let mut now: SystemTime = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let mut spent_refresh_tokens = HashSet::new();
 
@@ -73,7 +75,9 @@ fn presented_refresh_token(request: &http::Request<Vec<u8>>) -> Option<String> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let grant = fields.iter().filter(|(k, _)| k == "grant_type").count() == 1
-        && fields.iter().any(|(k, v)| k == "grant_type" && v == "refresh_token");
+        && fields
+            .iter()
+            .any(|(k, v)| k == "grant_type" && v == "refresh_token");
     let mut tokens = fields.into_iter().filter(|(k, _)| k == "refresh_token");
     match (grant, tokens.next(), tokens.next()) {
         (true, Some((_, token)), None) => Some(token),

@@ -19,7 +19,7 @@ use arbitrary::Arbitrary;
 use bearer_protocol::wire::gateway::MAX_RETRY_AFTER;
 use bearer_protocol::{
     ApiVerdict, BudgetMode, CertificateProblem, ClientAuth, Config, Event, GOVERNOR_BURST,
-    GOVERNOR_INTERVAL, Grant, MIN_LIFETIME, Plan, RequestId, RetryPolicy, Step, StoredTokens,
+    GOVERNOR_INTERVAL, Grant, MIN_LIFETIME, PendingToken, Plan, RetryPolicy, Step, StoredTokens,
     TokenManager, TransportFailure, TransportFailureKind, WaitReason,
 };
 use http::{HeaderMap, Response, StatusCode};
@@ -190,7 +190,8 @@ const CHALLENGES: &[&str] = &[
 
 /// One token request the harness knows about.
 struct Outstanding {
-    id: RequestId,
+    /// `None` once its outcome was fed back: each request takes one outcome.
+    pending: Option<PendingToken>,
     sent_at: SystemTime,
     closed: bool,
 }
@@ -359,13 +360,20 @@ impl Harness {
                     return;
                 };
                 last.closed = true;
-                let id = last.id;
-                self.machine.handle_token_unsent(self.now, id);
+                let Some(pending) = last.pending.take() else {
+                    return;
+                };
+                self.machine.handle_token_unsent(self.now, pending);
                 // Never sent: it is not part of the governor's count.
                 self.sends.pop();
             }
             Op::ApiFailure(pick, kind) => {
-                let Some(bearer) = self.bearers.iter().rev().nth(usize::from(pick) % 4).cloned()
+                let Some(bearer) = self
+                    .bearers
+                    .iter()
+                    .rev()
+                    .nth(usize::from(pick) % 4)
+                    .cloned()
                 else {
                     return;
                 };
@@ -451,15 +459,16 @@ impl Harness {
         }
     }
 
-    /// Marks the picked outstanding request (newest first) answered; its id.
-    fn close(&mut self, pick: u8) -> Option<RequestId> {
+    /// Marks the picked outstanding request (newest first) answered; its handle, unless it
+    /// was answered already.
+    fn close(&mut self, pick: u8) -> Option<PendingToken> {
         let target = self
             .outstanding
             .iter_mut()
             .rev()
             .nth(usize::from(pick) % 3)?;
         target.closed = true;
-        Some(target.id)
+        target.pending.take()
     }
 
     fn poll(&mut self, asker: Asker) {
@@ -488,7 +497,7 @@ impl Harness {
                     self.outstanding.iter().all(|o| o.closed),
                     "two token requests in flight"
                 );
-                let form: Vec<(String, String)> = form_urlencoded::parse(request.request.body())
+                let form: Vec<(String, String)> = form_urlencoded::parse(request.request().body())
                     .into_owned()
                     .collect();
                 let field = |name: &str| {
@@ -496,7 +505,7 @@ impl Harness {
                         .find(|(key, _)| key == name)
                         .map(|(_, value)| value.clone())
                 };
-                match request.grant {
+                match request.grant() {
                     Grant::RefreshToken => {
                         assert_eq!(field("grant_type").as_deref(), Some("refresh_token"));
                         assert_eq!(
@@ -509,10 +518,9 @@ impl Harness {
                         assert_eq!(field("grant_type").as_deref(), Some("client_credentials"));
                     }
                 }
-                assert_eq!(request.id.grant(), request.grant);
-                self.issued_requests = request.id.number();
+                self.issued_requests = request.id().number();
                 self.outstanding.push(Outstanding {
-                    id: request.id,
+                    pending: Some(request.into_parts().0),
                     sent_at: now,
                     closed: false,
                 });
@@ -557,8 +565,7 @@ impl Harness {
         self.sends.push(self.forward);
         for (k, earlier) in self.sends.iter().enumerate() {
             let span = self.forward - *earlier;
-            let allowed =
-                u64::from(GOVERNOR_BURST) + span.as_secs() / GOVERNOR_INTERVAL.as_secs();
+            let allowed = u64::from(GOVERNOR_BURST) + span.as_secs() / GOVERNOR_INTERVAL.as_secs();
             let sent = (self.sends.len() - k) as u64;
             assert!(sent <= allowed, "{sent} token requests within {span:?}");
         }
@@ -590,7 +597,10 @@ impl Harness {
         while let Some(event) = self.machine.poll_event() {
             match event {
                 Event::TokensChanged { tokens, request } => {
-                    assert!(request.number() <= self.issued_requests, "an unknown request");
+                    assert!(
+                        request.number() <= self.issued_requests,
+                        "an unknown request"
+                    );
                     self.latest_refresh = tokens.refresh_token.map(|t| t.expose().to_owned());
                     let held = self.machine.tokens().expect("tokens just adopted");
                     assert_eq!(held.access_token.expose(), tokens.access_token.expose());

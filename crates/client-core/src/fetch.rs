@@ -3,25 +3,25 @@
 //! which case it is reported abandoned, so that the machine is never wedged.
 
 use crate::state::{Locked, TokenState};
-use bearer_protocol::{RequestId, TransportFailure};
+use bearer_protocol::{PendingToken, TransportFailure};
 
 /// A token request being sent. Finish it with [`Fetch::finish`]; dropped unfinished, it reports
-/// the request abandoned and wakes the waiters.
+/// the request abandoned and wakes the waiters. It holds the protocol's [`PendingToken`], which
+/// only one outcome can consume.
 #[must_use = "a fetch reports its request abandoned unless it is finished"]
 pub struct Fetch<'a, W: Fn()> {
     state: &'a TokenState,
-    id: RequestId,
+    /// `None` once finished.
+    pending: Option<PendingToken>,
     wake: W,
-    armed: bool,
 }
 
 impl<'a, W: Fn()> Fetch<'a, W> {
-    pub(crate) fn new(state: &'a TokenState, id: RequestId, wake: W) -> Self {
+    pub(crate) fn new(state: &'a TokenState, pending: PendingToken, wake: W) -> Self {
         Self {
             state,
-            id,
+            pending: Some(pending),
             wake,
-            armed: true,
         }
     }
 
@@ -32,9 +32,10 @@ impl<'a, W: Fn()> Fetch<'a, W> {
         mut self,
         outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
     ) -> Locked<'a> {
-        self.armed = false;
         let state = self.state;
-        state.finish(self.id, outcome);
+        if let Some(pending) = self.pending.take() {
+            state.finish(pending, outcome);
+        }
         (self.wake)();
         state.lock()
     }
@@ -42,8 +43,8 @@ impl<'a, W: Fn()> Fetch<'a, W> {
 
 impl<W: Fn()> Drop for Fetch<'_, W> {
     fn drop(&mut self) {
-        if self.armed {
-            self.state.abandon(self.id);
+        if let Some(pending) = self.pending.take() {
+            self.state.abandon(pending);
             (self.wake)();
         }
     }

@@ -19,8 +19,8 @@ use crate::events::{ClientEvent, StoreOperation, WaitCause};
 use crate::fetch::Fetch;
 use crate::store::TokenStore;
 use bearer_protocol::{
-    ApiVerdict, Bearer, BudgetSnapshot, Config, Event, RequestId, Step, StoredTokens, TokenManager,
-    TokenRequest, TransportFailure, Wait, WaitReason,
+    ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step, StoredTokens,
+    TokenManager, TokenRequest, TransportFailure, Wait, WaitReason,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
@@ -212,7 +212,7 @@ impl TokenState {
         waited: Duration,
     ) -> Result<Next, Error> {
         if !waited.is_zero() && waited + self.token_timeout > self.max_wait {
-            machine.handle_token_unsent(now, request.id);
+            machine.handle_token_unsent(now, request.into_parts().0);
             return Err(Error::wait_timed_out(
                 WaitCause::TokenRequest,
                 waited,
@@ -259,10 +259,12 @@ impl TokenState {
         request: TokenRequest,
         wake: W,
     ) -> (Fetch<'_, W>, http::Request<Vec<u8>>) {
-        let TokenRequest { id, grant, request } = request;
-        self.events.push(ClientEvent::TokenRequested { grant });
+        self.events.push(ClientEvent::TokenRequested {
+            grant: request.grant(),
+        });
         self.events.deliver();
-        (Fetch::new(self, id, wake), request)
+        let (pending, request) = request.into_parts();
+        (Fetch::new(self, pending, wake), request)
     }
 
     /// Announces a sleep until `until` and says how long it is from now on the client's clock.
@@ -333,26 +335,26 @@ impl TokenState {
         (machine.poll_timeout(), machine.tokens().is_some())
     }
 
-    /// Feeds the outcome of the token request `id` and drains what the machine reports.
+    /// Feeds the outcome of the token request `pending` and drains what the machine reports.
     pub(crate) fn finish(
         &self,
-        id: RequestId,
+        pending: PendingToken,
         outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
     ) {
         let mut machine = self.machine();
         let now = self.clock.now();
         match outcome {
-            Ok(response) => machine.handle_token_response(now, id, &response),
-            Err(failure) => machine.handle_token_failure(now, id, failure),
+            Ok(response) => machine.handle_token_response(now, pending, &response),
+            Err(failure) => machine.handle_token_failure(now, pending, failure),
         }
         self.drain(&mut machine);
     }
 
-    /// Reports the token request `id` abandoned, drains, and delivers what followed.
-    pub(crate) fn abandon(&self, id: RequestId) {
+    /// Reports the token request `pending` abandoned, drains, and delivers what followed.
+    pub(crate) fn abandon(&self, pending: PendingToken) {
         {
             let mut machine = self.machine();
-            machine.handle_token_abandoned(self.clock.now(), id);
+            machine.handle_token_abandoned(self.clock.now(), pending);
             self.drain(&mut machine);
         }
         self.events.deliver();

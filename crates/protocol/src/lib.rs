@@ -21,8 +21,8 @@ pub use error::{
 };
 pub use machine::{
     ApiVerdict, Bearer, BudgetSnapshot, Credential, Event, ForeignTokens, GOVERNOR_BURST,
-    GOVERNOR_INTERVAL, Grant, MAX_QPS, MIN_LIFETIME, RequestId, Step, StoredTokens, TokenManager,
-    TokenRequest, Wait, WaitReason,
+    GOVERNOR_INTERVAL, Grant, MAX_QPS, MIN_LIFETIME, PendingToken, RequestId, Step, StoredTokens,
+    TokenManager, TokenRequest, Wait, WaitReason,
 };
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
 

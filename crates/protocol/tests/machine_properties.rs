@@ -108,7 +108,8 @@ fn hostile_op() -> impl Strategy<Value = Op> {
 }
 
 struct Outstanding {
-    id: bearer_protocol::RequestId,
+    /// `None` once answered: a request's outcome is fed back once.
+    pending: Option<bearer_protocol::PendingToken>,
     sent_at: SystemTime,
     closed: bool,
 }
@@ -174,12 +175,12 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
                         );
                         // A refresh request carries the newest refresh token adopted.
                         let form: HashMap<String, String> =
-                            serde_urlencoded::from_bytes(request.request.body()).unwrap();
-                        if request.grant == Grant::RefreshToken {
+                            serde_urlencoded::from_bytes(request.request().body()).unwrap();
+                        if request.grant() == Grant::RefreshToken {
                             prop_assert_eq!(form.get("refresh_token"), latest_refresh.as_ref());
                         }
                         outstanding.push(Outstanding {
-                            id: request.id,
+                            pending: Some(request.into_parts().0),
                             sent_at: now,
                             closed: false,
                         });
@@ -239,7 +240,9 @@ fn run(ops: Vec<Op>, plan: Option<u64>) -> Result<(), TestCaseError> {
                     continue;
                 };
                 target.closed = true;
-                let id = target.id;
+                let Some(id) = target.pending.take() else {
+                    continue;
+                };
                 let response = match answer {
                     Answer::Issue {
                         with_refresh,

@@ -176,7 +176,7 @@ fn the_machine_never_shows_a_secret_the_server_echoed() {
         let mut machine = TokenManager::new(config);
         assert_debug_clean("TokenManager", &machine);
         let first = expect_fetch(machine.poll_call(now()));
-        machine.handle_token_response(now(), first.id, &json(200, token_body()));
+        machine.handle_token_response(now(), first.into_parts().0, &json(200, token_body()));
         drain_events(&mut machine);
         let step = machine.poll_call(now());
         assert_debug_clean("Step", &step);
@@ -197,7 +197,7 @@ fn the_machine_never_shows_a_secret_the_server_echoed() {
         let refresh = expect_fetch(machine.poll_call(later));
         machine.handle_token_response(
             later,
-            refresh.id,
+            refresh.into_parts().0,
             &json(400, oauth_error_body("invalid_client")),
         );
         drain_events(&mut machine);
@@ -207,7 +207,7 @@ fn the_machine_never_shows_a_secret_the_server_echoed() {
                 Step::Fetch(request) => {
                     assert_debug_clean("TokenRequest", &request);
                     let answer = json(401, oauth_error_body("invalid_client"));
-                    machine.handle_token_response(at, request.id, &answer);
+                    machine.handle_token_response(at, request.into_parts().0, &answer);
                 }
                 Step::Fail(error) => assert_all_clean("Error", &error),
                 Step::Wait(wait) => at = wait.until,
@@ -309,7 +309,7 @@ fn a_letters_only_secret_echoed_by_the_server_never_shows() {
         .header("X-Error-Detail-Header", echo.as_str())
         .body(body.to_string().into_bytes())
         .unwrap();
-    machine.handle_token_response(now(), request.id, &answer);
+    machine.handle_token_response(now(), request.into_parts().0, &answer);
     let mut shown = Vec::new();
     while let Some(event) = machine.poll_event() {
         shown.push(format!("{event:?} {event:#?}"));

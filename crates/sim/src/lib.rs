@@ -508,12 +508,13 @@ impl Driver<'_> {
                     if self.maybe_inject(FaultTarget::Token) {
                         self.today().token_faults += 1;
                     }
-                    let answer = self.provider.handle(self.now, request.request);
+                    let (pending, request) = request.into_parts();
+                    let answer = self.provider.handle(self.now, request);
                     self.now += self.scenario.round_trip;
                     match Effect::of(&answer) {
                         Some(Effect::Reset) => self.machine.handle_token_failure(
                             self.now,
-                            request.id,
+                            pending,
                             TransportFailure::new(
                                 TransportFailureKind::Interrupted,
                                 "connection reset",
@@ -521,7 +522,7 @@ impl Driver<'_> {
                         ),
                         Some(Effect::Truncate) => self.machine.handle_token_failure(
                             self.now,
-                            request.id,
+                            pending,
                             TransportFailure::new(
                                 TransportFailureKind::Interrupted,
                                 "the answer was cut short",
@@ -529,7 +530,7 @@ impl Driver<'_> {
                         ),
                         _ => self
                             .machine
-                            .handle_token_response(self.now, request.id, &answer),
+                            .handle_token_response(self.now, pending, &answer),
                     }
                     while let Some(event) = self.machine.poll_event() {
                         if matches!(event, Event::RefreshTokenRefused) {

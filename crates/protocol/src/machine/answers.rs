@@ -9,9 +9,10 @@ impl TokenManager {
     pub fn handle_token_response(
         &mut self,
         now: SystemTime,
-        id: RequestId,
+        pending: PendingToken,
         response: &http::Response<Vec<u8>>,
     ) {
+        let id = pending.id;
         self.budget
             .observe(&QuotaHeaders::from_headers(response.headers()), now);
         let parsed =
@@ -51,9 +52,10 @@ impl TokenManager {
     pub fn handle_token_failure(
         &mut self,
         now: SystemTime,
-        id: RequestId,
+        pending: PendingToken,
         failure: TransportFailure,
     ) {
+        let id = pending.id;
         if let Some(grant) = self.take_flight(id) {
             if failure.kind.never_sent() {
                 self.budget.refund_token_request();
@@ -76,15 +78,15 @@ impl TokenManager {
 
     /// The caller gave up on a token request (its task was cancelled, its thread timed out):
     /// another caller may send the next one at once. The request still counts in the budget.
-    pub fn handle_token_abandoned(&mut self, now: SystemTime, id: RequestId) {
+    pub fn handle_token_abandoned(&mut self, now: SystemTime, pending: PendingToken) {
         let _ = now;
-        self.take_flight(id);
+        self.take_flight(pending.id);
     }
 
     /// The caller decided not to send a token request after all (it had no time left to wait
     /// for the answer): the request is forgotten, in the budget and the governor too.
-    pub fn handle_token_unsent(&mut self, now: SystemTime, id: RequestId) {
-        if self.take_flight(id).is_some() {
+    pub fn handle_token_unsent(&mut self, now: SystemTime, pending: PendingToken) {
+        if self.take_flight(pending.id).is_some() {
             self.budget.refund_token_request();
             self.governor.unrecord(now);
         }

@@ -22,12 +22,13 @@
 //! match machine.poll_call(now) {
 //!     Step::Authorized(bearer) => { /* send the call with bearer.header_value() */ }
 //!     Step::Fetch(request) => {
-//!         // send request.request; then feed the outcome back:
+//!         // send the HTTP request; then feed the outcome back with its pending handle:
+//!         let (pending, _http) = request.into_parts();
 //!         let answer = http::Response::builder()
 //!             .status(200)
 //!             .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
 //!             .unwrap();
-//!         machine.handle_token_response(now, request.id, &answer);
+//!         machine.handle_token_response(now, pending, &answer);
 //!         while let Some(event) = machine.poll_event() { /* persist TokensChanged here */ }
 //!     }
 //!     Step::Wait(wait) => { /* sleep until wait.until (or until woken), then poll again */ }
@@ -55,7 +56,9 @@ mod tokens;
 
 pub use budget::BudgetSnapshot;
 pub use governor::{GOVERNOR_BURST, GOVERNOR_INTERVAL};
-pub use outputs::{ApiVerdict, Event, Grant, RequestId, Step, TokenRequest, Wait, WaitReason};
+pub use outputs::{
+    ApiVerdict, Event, Grant, PendingToken, RequestId, Step, TokenRequest, Wait, WaitReason,
+};
 pub use pacer::MAX_QPS;
 pub use tokens::{Bearer, Credential, ForeignTokens, MIN_LIFETIME, StoredTokens};
 
@@ -420,7 +423,10 @@ impl TokenManager {
             grant,
         };
         self.in_flight = Some(InFlight { id, sent_at: now });
-        Ok(TokenRequest { id, grant, request })
+        Ok(TokenRequest {
+            pending: PendingToken { id },
+            request,
+        })
     }
 
     /// The client's own secrets, to clean server text of (built only when an error needs it).

@@ -51,26 +51,69 @@ impl fmt::Display for Grant {
     }
 }
 
-/// A token request for the caller to send.
+/// A token request for the caller to send: the HTTP request, and the [`PendingToken`] its
+/// outcome is fed back with ([`into_parts`](Self::into_parts)).
 ///
 /// `Debug` shows the id, the grant, the method, the URI, the header names (the value of
 /// `Authorization` masked, the others shown) and the body's length, never the body: it holds
 /// the client secret and the refresh token.
 #[must_use = "a token request must be sent and its outcome fed back"]
 pub struct TokenRequest {
-    /// Pass it back with the outcome.
-    pub id: RequestId,
+    pub(super) pending: PendingToken,
+    pub(super) request: http::Request<Vec<u8>>,
+}
+
+/// A token request on its way: the handle its one outcome is fed back with, by value, to
+/// exactly one of [`handle_token_response`], [`handle_token_failure`],
+/// [`handle_token_abandoned`] or [`handle_token_unsent`]. It cannot be copied, so no request
+/// is answered twice; one dropped unanswered counts as abandoned once the configuration's
+/// `token_request_timeout` has passed (a runtime reports it at once with
+/// [`handle_token_abandoned`], from a drop guard).
+///
+/// [`handle_token_response`]: super::TokenManager::handle_token_response
+/// [`handle_token_failure`]: super::TokenManager::handle_token_failure
+/// [`handle_token_abandoned`]: super::TokenManager::handle_token_abandoned
+/// [`handle_token_unsent`]: super::TokenManager::handle_token_unsent
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a token request's outcome must be fed back"]
+pub struct PendingToken {
+    pub(super) id: RequestId,
+}
+
+impl PendingToken {
+    /// The request it stands for.
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+}
+
+impl TokenRequest {
+    /// The request's id (its grant: [`RequestId::grant`]).
+    pub fn id(&self) -> RequestId {
+        self.pending.id
+    }
+
     /// The grant it uses.
-    pub grant: Grant,
-    /// The request, ready to send.
-    pub request: http::Request<Vec<u8>>,
+    pub fn grant(&self) -> Grant {
+        self.pending.id.grant
+    }
+
+    /// The HTTP request to send.
+    pub fn request(&self) -> &http::Request<Vec<u8>> {
+        &self.request
+    }
+
+    /// The handle to feed the outcome back with, and the HTTP request to send.
+    pub fn into_parts(self) -> (PendingToken, http::Request<Vec<u8>>) {
+        (self.pending, self.request)
+    }
 }
 
 impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenRequest")
-            .field("id", &self.id)
-            .field("grant", &self.grant)
+            .field("id", &self.id())
+            .field("grant", &self.grant())
             .field("method", self.request.method())
             .field("uri", &shown_uri(self.request.uri()))
             .field("headers", &ShownHeaders(self.request.headers()))

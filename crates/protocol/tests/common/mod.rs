@@ -78,7 +78,7 @@ pub fn machine_with_token(plan: Plan) -> TokenManager {
         .header("Content-Type", "application/json")
         .body(br#"{"access_token":"66mrpvtv4mvs6bz728nbaqmc","token_type":"bearer","expires_in":3600,"refresh_token":"edcv2npr3furqsnscpn795t9"}"#.to_vec())
         .expect("valid response");
-    machine.handle_token_response(start(), request.id, &answer);
+    machine.handle_token_response(start(), request.into_parts().0, &answer);
     while machine.poll_event().is_some() {}
     machine
 }
@@ -166,9 +166,10 @@ impl FakeProvider {
     }
 
     /// Answers the machine's token `request` and hands the answer back to it.
-    pub fn answer(&mut self, machine: &mut TokenManager, now: SystemTime, request: &TokenRequest) {
-        let answer = self.token(now, &request.request);
-        machine.handle_token_response(now, request.id, &answer);
+    pub fn answer(&mut self, machine: &mut TokenManager, now: SystemTime, request: TokenRequest) {
+        let (pending, request) = request.into_parts();
+        let answer = self.token(now, &request);
+        machine.handle_token_response(now, pending, &answer);
     }
 
     /// Answers an API call carrying `Authorization: <header>`.
@@ -267,7 +268,7 @@ pub fn call(
                 }
             }
             Step::Fetch(request) => {
-                provider.answer(machine, now, &request);
+                provider.answer(machine, now, request);
                 while machine.poll_event().is_some() {}
             }
             Step::Wait(wait) => panic!("unexpected wait {wait:?}"),
