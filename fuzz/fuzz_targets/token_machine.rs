@@ -20,7 +20,7 @@ use bearer_protocol::wire::gateway::MAX_RETRY_AFTER;
 use bearer_protocol::{
     ApiVerdict, BudgetMode, CertificateProblem, ClientAuth, Config, Event, GOVERNOR_BURST,
     GOVERNOR_INTERVAL, Grant, MIN_LIFETIME, PendingToken, Plan, RetryPolicy, Step, StoredTokens,
-    TokenManager, TransportFailure, TransportFailureKind, WaitReason,
+    TokenManager, TransportFailure, TransportFailureKind, WaitCause,
 };
 use http::{HeaderMap, Response, StatusCode};
 use libfuzzer_sys::fuzz_target;
@@ -547,8 +547,8 @@ impl Harness {
                 );
                 // The gateway's `Retry-After` is believed up to its cap; every other wait is
                 // bounded by the configuration.
-                let bound = match wait.reason {
-                    WaitReason::RetryAfter => MAX_RETRY_AFTER,
+                let bound = match wait.cause {
+                    WaitCause::RetryAfter => MAX_RETRY_AFTER,
                     _ => self.wait_bound,
                 };
                 assert!(wait.until <= now + bound, "a wait too long: {wait:?}");

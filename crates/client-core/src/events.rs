@@ -1,6 +1,7 @@
 //! What a client reports to an observer: [`ClientEvent`], with [`StoreOperation`] and
 //! [`WaitCause`].
 
+pub use bearer_protocol::WaitCause;
 use bearer_protocol::{Grant, StoredTokens};
 use std::fmt;
 use std::time::SystemTime;
@@ -121,33 +122,4 @@ pub enum StoreOperation {
     Load,
     /// Saving new tokens before their first use.
     Save,
-}
-
-/// Why a call sleeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WaitCause {
-    /// Backing off after a transient failure of the token endpoint.
-    Backoff,
-    /// Pacing under the plan's queries-per-second limit.
-    Pacing,
-    /// The gateway answered "over queries per second" and said when to retry.
-    RetryAfter,
-    /// Another caller's token request is in flight.
-    TokenInFlight,
-    /// A token request of its own, which may take up to the token time-out.
-    TokenRequest,
-}
-
-impl WaitCause {
-    /// The wait in a few words, as [`Error::WaitTimedOut`](crate::Error::WaitTimedOut) names it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Backoff => "backing off after token endpoint failures",
-            Self::Pacing => "pacing under the queries-per-second limit",
-            Self::RetryAfter => "the gateway's Retry-After",
-            Self::TokenInFlight => "another caller's token request",
-            Self::TokenRequest => "a token request",
-        }
-    }
 }

@@ -15,12 +15,12 @@
 use crate::clock::Clock;
 use crate::delivery::{Callback, Events};
 use crate::error::Error;
-use crate::events::{ClientEvent, StoreOperation, WaitCause};
+use crate::events::{ClientEvent, StoreOperation};
 use crate::fetch::Fetch;
 use crate::store::TokenStore;
 use bearer_protocol::{
     ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step, StoredTokens,
-    TokenManager, TokenRequest, TransportFailure, Wait, WaitReason,
+    TokenManager, TokenRequest, TransportFailure, Wait, WaitCause,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
@@ -226,13 +226,8 @@ impl TokenState {
     fn plan_wait(&self, wait: Wait, now: SystemTime, waited: Duration) -> Result<Next, Error> {
         let needed = wait.until.duration_since(now).unwrap_or(Duration::ZERO);
         let left = self.max_wait.saturating_sub(waited);
-        let cause = match wait.reason {
-            WaitReason::TokenInFlight => WaitCause::TokenInFlight,
-            WaitReason::Backoff => WaitCause::Backoff,
-            WaitReason::Pacing => WaitCause::Pacing,
-            WaitReason::RetryAfter => WaitCause::RetryAfter,
-        };
-        if wait.reason == WaitReason::TokenInFlight {
+        let cause = wait.cause;
+        if cause == WaitCause::TokenInFlight {
             if left.is_zero() {
                 return Err(Error::wait_timed_out(cause, waited, needed, self.max_wait));
             }

@@ -22,7 +22,7 @@ pub use error::{
 pub use machine::{
     ApiVerdict, Bearer, BudgetSnapshot, Credential, Event, ForeignTokens, GOVERNOR_BURST,
     GOVERNOR_INTERVAL, Grant, MAX_QPS, MIN_LIFETIME, PendingToken, RequestId, Step, StoredTokens,
-    TokenManager, TokenRequest, Wait, WaitReason,
+    TokenManager, TokenRequest, Wait, WaitCause,
 };
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken};
 

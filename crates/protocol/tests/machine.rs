@@ -5,7 +5,7 @@ mod common;
 use bearer_protocol::wire::quota::next_quota_reset;
 use bearer_protocol::{
     ApiVerdict, BudgetMode, Config, Credential, Error, Event, Grant, Plan, Step, StoredTokens,
-    TokenManager, TransportFailure, TransportFailureKind, WaitReason,
+    TokenManager, TransportFailure, TransportFailureKind, WaitCause,
 };
 use common::*;
 use http::{HeaderMap, StatusCode};
@@ -80,7 +80,7 @@ fn callers_keep_the_valid_token_while_a_renewal_is_in_flight() {
     let Step::Wait(wait) = machine.poll_call(now + secs(3600)) else {
         panic!("expected a wait");
     };
-    assert_eq!(wait.reason, WaitReason::TokenInFlight);
+    assert_eq!(wait.cause, WaitCause::TokenInFlight);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn one_token_request_in_flight_and_recovery_when_it_is_abandoned() {
         let Step::Wait(wait) = machine.poll_call(now + secs(5)) else {
             panic!("a second token request went out");
         };
-        assert_eq!(wait.reason, WaitReason::TokenInFlight);
+        assert_eq!(wait.cause, WaitCause::TokenInFlight);
         assert_eq!(wait.until, now + secs(30));
     }
     // Its caller went away: the next caller takes over at once.
@@ -148,7 +148,7 @@ fn one_token_request_in_flight_and_recovery_when_it_is_abandoned() {
     let after = now + secs(40);
     assert!(matches!(
         machine.poll_call(after),
-        Step::Wait(w) if w.reason == WaitReason::Backoff
+        Step::Wait(w) if w.cause == WaitCause::Backoff
     ));
     let third = expect_fetch(machine.poll_call(after + secs(1)));
     assert!(third.id() != second.id());
@@ -203,7 +203,7 @@ fn transient_failures_back_off_then_succeed_and_retries_are_bounded() {
                 provider.answer(&mut machine, now, request);
             }
             Step::Wait(wait) => {
-                assert_eq!(wait.reason, WaitReason::Backoff);
+                assert_eq!(wait.cause, WaitCause::Backoff);
                 waits.push(wait.until.duration_since(now).unwrap());
                 now = wait.until;
             }
@@ -349,7 +349,7 @@ fn pacing_keeps_calls_under_the_qps_limit() {
     let Step::Wait(wait) = machine.poll_call(now + Duration::from_millis(500)) else {
         panic!("a third send in one second was allowed")
     };
-    assert_eq!(wait.reason, WaitReason::Pacing);
+    assert_eq!(wait.cause, WaitCause::Pacing);
     assert_eq!(wait.until, now + secs(1));
     assert!(matches!(machine.poll_call(wait.until), Step::Authorized(_)));
 }
@@ -365,7 +365,7 @@ fn gateway_denials_on_api_calls() {
     );
     assert!(matches!(
         machine.poll_call(now),
-        Step::Wait(w) if w.reason == WaitReason::RetryAfter && w.until == now + secs(1)
+        Step::Wait(w) if w.cause == WaitCause::RetryAfter && w.until == now + secs(1)
     ));
     let rate = fault_answer(Fault::OverRate);
     let verdict = machine.handle_api_response(now, &bearer, rate.status(), rate.headers());

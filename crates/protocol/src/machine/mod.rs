@@ -57,7 +57,7 @@ mod tokens;
 pub use budget::BudgetSnapshot;
 pub use governor::{GOVERNOR_BURST, GOVERNOR_INTERVAL};
 pub use outputs::{
-    ApiVerdict, Event, Grant, PendingToken, RequestId, Step, TokenRequest, Wait, WaitReason,
+    ApiVerdict, Event, Grant, PendingToken, RequestId, Step, TokenRequest, Wait, WaitCause,
 };
 pub use pacer::MAX_QPS;
 pub use tokens::{Bearer, Credential, ForeignTokens, MIN_LIFETIME, StoredTokens};
@@ -312,7 +312,7 @@ impl TokenManager {
         if let Some(flight) = &self.in_flight {
             return Step::Wait(Wait {
                 until: flight.sent_at + self.config.token_request_timeout(),
-                reason: WaitReason::TokenInFlight,
+                cause: WaitCause::TokenInFlight,
             });
         }
         if let Some(hold) = &self.hold {
@@ -320,7 +320,7 @@ impl TokenManager {
                 HoldKind::Quiet(error) => Step::Fail(error.clone()),
                 HoldKind::Backoff => Step::Wait(Wait {
                     until: hold.until,
-                    reason: WaitReason::Backoff,
+                    cause: WaitCause::Backoff,
                 }),
             };
         }
@@ -361,12 +361,12 @@ impl TokenManager {
     /// The wait pacing asks for before the next send, if any.
     fn pace(&mut self, now: SystemTime) -> Option<Wait> {
         let until = self.pacer.next_slot(now)?;
-        let reason = if self.pacer.blocked(now).is_some() {
-            WaitReason::RetryAfter
+        let cause = if self.pacer.blocked(now).is_some() {
+            WaitCause::RetryAfter
         } else {
-            WaitReason::Pacing
+            WaitCause::Pacing
         };
-        Some(Wait { until, reason })
+        Some(Wait { until, cause })
     }
 
     /// Token requests still needed before the quota day ends, if calls go on all day.

@@ -183,12 +183,15 @@ pub struct Wait {
     /// Ask again no later than this.
     pub until: SystemTime,
     /// Why.
-    pub reason: WaitReason,
+    pub cause: WaitCause,
 }
 
-/// Why the machine asks to wait.
+/// Why a caller waits: the machine's reasons (the first four), and the time a caller's own
+/// token request may take (a runtime's, when it decides whether a retry can still be answered
+/// within its caller's limit). One name for the clients' events and errors too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitReason {
+#[non_exhaustive]
+pub enum WaitCause {
     /// Another caller's token request is in flight: wait to be woken by its outcome; `until` is
     /// when it counts as abandoned.
     TokenInFlight,
@@ -198,6 +201,21 @@ pub enum WaitReason {
     Pacing,
     /// The gateway answered "over queries per second" with this `Retry-After`.
     RetryAfter,
+    /// A token request of the caller's own, which may take up to the token time-out.
+    TokenRequest,
+}
+
+impl WaitCause {
+    /// The wait in a few words, as errors name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::TokenInFlight => "another caller's token request",
+            Self::Backoff => "backing off after token endpoint failures",
+            Self::Pacing => "pacing under the queries-per-second limit",
+            Self::RetryAfter => "the gateway's Retry-After",
+            Self::TokenRequest => "a token request",
+        }
+    }
 }
 
 /// What the caller should do with an API answer.
