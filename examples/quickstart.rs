@@ -172,7 +172,7 @@ fn narrate(event: &ClientEvent, now: SystemTime, previous: &std::sync::Mutex<Opt
             };
             println!("  POST /oauth2/token grant_type={grant}");
         }
-        ClientEvent::TokensRenewed { tokens, .. } => {
+        ClientEvent::TokensChanged { tokens, .. } => {
             let refresh = tokens
                 .refresh_token
                 .as_ref()

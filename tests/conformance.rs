@@ -257,7 +257,7 @@ impl Ev {
     fn of(event: &ClientEvent) -> Self {
         match event {
             ClientEvent::TokenRequested { grant } => Ev::Requested(*grant),
-            ClientEvent::TokensRenewed { grant, .. } => Ev::Renewed(*grant),
+            ClientEvent::TokensChanged { grant, .. } => Ev::Renewed(*grant),
             ClientEvent::TokenRequestFailed { grant, .. } => Ev::Failed(*grant),
             ClientEvent::RefreshTokenRefused => Ev::RefreshTokenRefused,
             _ => Ev::Other,

@@ -87,6 +87,15 @@ fn first_call_gets_a_token_and_later_calls_reuse_it(transport: Transport) {
         )),
         1
     );
+    // The first tokens are reported as such, not as a renewal.
+    assert_eq!(
+        events.count(|e| matches!(e, ClientEvent::TokensChanged { first: true, .. })),
+        1
+    );
+    assert_eq!(
+        events.count(|e| matches!(e, ClientEvent::TokensChanged { first: false, .. })),
+        0
+    );
     // The bearer for another library is the same token, and costs no request.
     let bearer = client.bearer().unwrap();
     assert_eq!(
@@ -138,7 +147,7 @@ fn renewal_uses_the_refresh_token_adopts_the_rotation_and_never_resends_the_old_
         events.count(|e| matches!(e, ClientEvent::RefreshTokenRefused)),
         0
     );
-    let renewals = events.renewals();
+    let renewals = events.adopted_tokens();
     assert_eq!(renewals.len(), 4);
     let refresh: Vec<String> = renewals
         .iter()
@@ -218,7 +227,7 @@ fn a_replay_refused_too_is_a_typed_error(transport: Transport) {
     let client = setup
         .builder(setup.config())
         .on_event(move |event| {
-            if matches!(event, ClientEvent::TokensRenewed { .. })
+            if matches!(event, ClientEvent::TokensChanged { .. })
                 && renewals.fetch_add(1, Ordering::SeqCst) >= 1
             {
                 sandbox
@@ -263,7 +272,7 @@ fn sixty_four_callers_at_expiry_cause_one_token_request(transport: Transport) {
         "exactly one token request for 64 callers"
     );
     assert_eq!(setup.api_calls(), 65);
-    assert_eq!(events.renewals().len(), 2);
+    assert_eq!(events.adopted_tokens().len(), 2);
 }
 
 fn a_waiter_that_gives_up_does_not_wedge_the_others(transport: Transport) {
@@ -694,7 +703,7 @@ fn a_certificate_that_is_not_pem_is_a_settings_error(transport: Transport) {
 fn no_token_or_secret_in_any_debug_or_display(transport: Transport) {
     let (setup, events, client) = after_first_search(transport);
     setup.search_an_hour_later(&client);
-    let renewals = events.renewals();
+    let renewals = events.adopted_tokens();
     assert_eq!(renewals.len(), 2);
     let secrets = secrets(&setup.keys, &renewals);
 

@@ -596,7 +596,7 @@ impl Harness {
     fn drain_events(&mut self) {
         while let Some(event) = self.machine.poll_event() {
             match event {
-                Event::TokensChanged { tokens, request } => {
+                Event::TokensChanged { tokens, request, .. } => {
                     assert!(
                         request.number() <= self.issued_requests,
                         "an unknown request"

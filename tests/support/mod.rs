@@ -509,12 +509,12 @@ impl Recorder {
         self.count(|e| matches!(e, ClientEvent::Waiting { cause: c, .. } if *c == cause))
     }
 
-    /// The tokens of every renewal, in order.
-    pub fn renewals(&self) -> Vec<StoredTokens> {
+    /// The tokens the client adopted, in order: its first ones, then every renewal.
+    pub fn adopted_tokens(&self) -> Vec<StoredTokens> {
         self.all()
             .into_iter()
             .filter_map(|event| match event {
-                ClientEvent::TokensRenewed { tokens, .. } => Some(tokens),
+                ClientEvent::TokensChanged { tokens, .. } => Some(tokens),
                 _ => None,
             })
             .collect()

@@ -18,12 +18,15 @@ pub enum ClientEvent {
         /// The grant it uses.
         grant: Grant,
     },
-    /// New tokens were adopted (and saved, when the client has a store).
-    TokensRenewed {
+    /// New tokens were adopted (and saved, when the client has a store): the first ones, or
+    /// a renewal.
+    TokensChanged {
         /// The grant that brought them.
         grant: Grant,
         /// The tokens; a rotated refresh token replaces the previous one, which is now void.
         tokens: StoredTokens,
+        /// Whether they are the client's first tokens (none were held): not a renewal.
+        first: bool,
     },
     /// A token request did not bring tokens; the client backs off, falls back or reports.
     TokenRequestFailed {
@@ -67,9 +70,18 @@ impl fmt::Display for ClientEvent {
             Self::TokenRequested { grant } => {
                 write!(f, "token request sent (grant_type={grant})")
             }
-            Self::TokensRenewed { grant, tokens } => write!(
+            Self::TokensChanged {
+                grant,
+                tokens,
+                first,
+            } => write!(
                 f,
-                "new tokens by {grant}, valid until {}{}",
+                "{} by {grant}, valid until {}{}",
+                if *first {
+                    "first tokens"
+                } else {
+                    "tokens renewed"
+                },
                 date(tokens.expires_at),
                 if tokens.refresh_token.is_some() {
                     ", with a refresh token"

@@ -360,11 +360,16 @@ impl TokenState {
     pub(crate) fn drain(&self, machine: &mut TokenManager) {
         while let Some(event) = machine.poll_event() {
             let event = match event {
-                Event::TokensChanged { tokens, request } => {
+                Event::TokensChanged {
+                    tokens,
+                    request,
+                    first,
+                } => {
                     self.save(&tokens);
-                    ClientEvent::TokensRenewed {
+                    ClientEvent::TokensChanged {
                         grant: request.grant(),
                         tokens,
+                        first,
                     }
                 }
                 Event::TokenRequestFailed { grant, failure, .. } => {

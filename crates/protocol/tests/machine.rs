@@ -32,10 +32,12 @@ fn first_call_fetches_a_token_and_later_calls_reuse_it() {
     let Some(Event::TokensChanged {
         tokens,
         request: by,
+        first,
     }) = machine.poll_event()
     else {
         panic!("no TokensChanged event");
     };
+    assert!(first, "the machine's first tokens are not a renewal");
     assert_eq!(by, id);
     assert_eq!(by.grant(), Grant::ClientCredentials);
     assert_eq!(tokens.access_token.expose(), "at0000000000000000000001");

@@ -147,7 +147,7 @@ async fn proactive_renewal_renews_before_expiry_and_stops_with_the_last_handle()
     let client = builder(&sandbox, &keys)
         .on_event(move |event| match event {
             ClientEvent::TokenRequested { .. } => events.send_modify(|(sent, _)| *sent += 1),
-            ClientEvent::TokensRenewed { .. } => events.send_modify(|(_, got)| *got += 1),
+            ClientEvent::TokensChanged { .. } => events.send_modify(|(_, got)| *got += 1),
             _ => {}
         })
         .clock(CountingClock {

@@ -217,6 +217,7 @@ impl TokenManager {
 
     fn adopt(&mut self, now: SystemTime, id: RequestId, token: crate::wire::token::TokenResponse) {
         self.used = false;
+        let first = self.held.is_none();
         let previous_refresh = self
             .held
             .as_mut()
@@ -243,6 +244,7 @@ impl TokenManager {
                 self.events.push_back(Event::TokensChanged {
                     tokens: held.stored(),
                     request: id,
+                    first,
                 });
                 self.held = Some(held);
                 self.stale_since = None;

@@ -243,6 +243,8 @@ pub enum Event {
         tokens: StoredTokens,
         /// The request that brought them (its grant: [`RequestId::grant`]).
         request: RequestId,
+        /// Whether they are the machine's first tokens (none were held before): not a renewal.
+        first: bool,
     },
     /// The refresh token was refused (`invalid_grant`); the next token request uses client
     /// credentials.
