@@ -165,12 +165,8 @@ fn tour() -> Result<(), Failure> {
 /// Prints what the client reports about its tokens, as it happens.
 fn narrate(event: &ClientEvent, now: SystemTime, previous: &std::sync::Mutex<Option<String>>) {
     match event {
-        ClientEvent::TokenRequested { grant } => {
-            let grant = match grant {
-                bearer_client::protocol::Grant::ClientCredentials => "client_credentials",
-                bearer_client::protocol::Grant::RefreshToken => "refresh_token",
-            };
-            println!("  POST /oauth2/token grant_type={grant}");
+        ClientEvent::TokenRequested { request } => {
+            println!("  POST /oauth2/token grant_type={}", request.grant());
         }
         ClientEvent::TokensChanged { tokens, .. } => {
             let refresh = tokens
@@ -196,7 +192,7 @@ fn narrate(event: &ClientEvent, now: SystemTime, previous: &std::sync::Mutex<Opt
         ClientEvent::RefreshTokenRefused => {
             println!("    -> refresh token refused; falling back to client credentials")
         }
-        ClientEvent::TokenRequestFailed { reason, .. } => println!("    -> failed: {reason}"),
+        ClientEvent::TokenRequestFailed { failure, .. } => println!("    -> failed: {failure}"),
         ClientEvent::StoreFailed { message, .. } => println!("  token store failed: {message}"),
         _ => {}
     }

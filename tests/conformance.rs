@@ -256,9 +256,9 @@ enum Ev {
 impl Ev {
     fn of(event: &ClientEvent) -> Self {
         match event {
-            ClientEvent::TokenRequested { grant } => Ev::Requested(*grant),
-            ClientEvent::TokensChanged { grant, .. } => Ev::Renewed(*grant),
-            ClientEvent::TokenRequestFailed { grant, .. } => Ev::Failed(*grant),
+            ClientEvent::TokenRequested { request } => Ev::Requested(request.grant()),
+            ClientEvent::TokensChanged { request, .. } => Ev::Renewed(request.grant()),
+            ClientEvent::TokenRequestFailed { request, .. } => Ev::Failed(request.grant()),
             ClientEvent::RefreshTokenRefused => Ev::RefreshTokenRefused,
             _ => Ev::Other,
         }

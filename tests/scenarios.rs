@@ -81,9 +81,7 @@ fn first_call_gets_a_token_and_later_calls_reuse_it(transport: Transport) {
     assert_eq!(
         events.count(|e| matches!(
             e,
-            ClientEvent::TokenRequested {
-                grant: Grant::ClientCredentials
-            }
+            ClientEvent::TokenRequested { request } if request.grant() == Grant::ClientCredentials
         )),
         1
     );

@@ -2,7 +2,7 @@
 //! [`WaitCause`].
 
 pub use bearer_protocol::WaitCause;
-use bearer_protocol::{Grant, StoredTokens};
+use bearer_protocol::{Failure, RequestId, StoredTokens};
 use std::fmt;
 use std::time::SystemTime;
 
@@ -15,14 +15,14 @@ use std::time::SystemTime;
 pub enum ClientEvent {
     /// A token request is being sent.
     TokenRequested {
-        /// The grant it uses.
-        grant: Grant,
+        /// The request (its grant: [`RequestId::grant`]).
+        request: RequestId,
     },
     /// New tokens were adopted (and saved, when the client has a store): the first ones, or
     /// a renewal.
     TokensChanged {
-        /// The grant that brought them.
-        grant: Grant,
+        /// The request that brought them (its grant: [`RequestId::grant`]).
+        request: RequestId,
         /// The tokens; a rotated refresh token replaces the previous one, which is now void.
         tokens: StoredTokens,
         /// Whether they are the client's first tokens (none were held): not a renewal.
@@ -30,11 +30,12 @@ pub enum ClientEvent {
     },
     /// A token request did not bring tokens; the client backs off, falls back or reports.
     TokenRequestFailed {
-        /// The grant it used.
-        grant: Grant,
-        /// What went wrong, as a sentence.
-        reason: String,
+        /// The request (its grant: [`RequestId::grant`]).
+        request: RequestId,
+        /// What went wrong (server text in it is cleaned, the client's secrets removed).
+        failure: Failure,
     },
+
     /// The refresh token was refused (`invalid_grant`); the next request uses client credentials.
     RefreshTokenRefused,
     /// Token requests today went past what the plan accounts for; each one costs an API call.
@@ -45,7 +46,10 @@ pub enum ClientEvent {
         accounted: u32,
     },
     /// An answer came for a token request that had been abandoned; it was not adopted.
-    LateAnswerIgnored,
+    LateAnswerIgnored {
+        /// The request answered late.
+        request: RequestId,
+    },
     /// The token store failed; the client keeps working with the tokens it holds in memory.
     StoreFailed {
         /// What the client asked of the store.
@@ -67,21 +71,22 @@ impl fmt::Display for ClientEvent {
     /// "new tokens by refresh_token, valid until Tue, 14 Nov 2023 01:00:00 GMT", …
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TokenRequested { grant } => {
-                write!(f, "token request sent (grant_type={grant})")
+            Self::TokenRequested { request } => {
+                write!(f, "token request sent (grant_type={})", request.grant())
             }
             Self::TokensChanged {
-                grant,
+                request,
                 tokens,
                 first,
             } => write!(
                 f,
-                "{} by {grant}, valid until {}{}",
+                "{} by {}, valid until {}{}",
                 if *first {
                     "first tokens"
                 } else {
                     "tokens renewed"
                 },
+                request.grant(),
                 date(tokens.expires_at),
                 if tokens.refresh_token.is_some() {
                     ", with a refresh token"
@@ -89,8 +94,8 @@ impl fmt::Display for ClientEvent {
                     ""
                 }
             ),
-            Self::TokenRequestFailed { grant, reason } => {
-                write!(f, "token request ({grant}) failed: {reason}")
+            Self::TokenRequestFailed { request, failure } => {
+                write!(f, "token request ({}) failed: {failure}", request.grant())
             }
             Self::RefreshTokenRefused => f.write_str(
                 "the refresh token was refused; the next token request uses client credentials",
@@ -102,7 +107,7 @@ impl fmt::Display for ClientEvent {
                 f,
                 "{token_requests} token requests today, beyond the {accounted} the plan accounts for"
             ),
-            Self::LateAnswerIgnored => {
+            Self::LateAnswerIgnored { .. } => {
                 f.write_str("the answer to an abandoned token request was not adopted")
             }
             Self::StoreFailed { operation, message } => {

@@ -255,7 +255,7 @@ impl TokenState {
         wake: W,
     ) -> (Fetch<'_, W>, http::Request<Vec<u8>>) {
         self.events.push(ClientEvent::TokenRequested {
-            grant: request.grant(),
+            request: request.id(),
         });
         self.events.deliver();
         let (pending, request) = request.into_parts();
@@ -367,16 +367,13 @@ impl TokenState {
                 } => {
                     self.save(&tokens);
                     ClientEvent::TokensChanged {
-                        grant: request.grant(),
+                        request,
                         tokens,
                         first,
                     }
                 }
-                Event::TokenRequestFailed { grant, failure, .. } => {
-                    ClientEvent::TokenRequestFailed {
-                        grant,
-                        reason: failure.to_string(),
-                    }
+                Event::TokenRequestFailed { request, failure } => {
+                    ClientEvent::TokenRequestFailed { request, failure }
                 }
                 Event::RefreshTokenRefused => ClientEvent::RefreshTokenRefused,
                 Event::TokenAllowanceExceeded {
@@ -386,7 +383,7 @@ impl TokenState {
                     token_requests,
                     accounted,
                 },
-                Event::LateAnswerIgnored(_) => ClientEvent::LateAnswerIgnored,
+                Event::LateAnswerIgnored { request } => ClientEvent::LateAnswerIgnored { request },
                 _ => continue,
             };
             self.events.push(event);

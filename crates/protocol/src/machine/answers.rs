@@ -37,8 +37,7 @@ impl TokenManager {
                     self.budget.refund_token_request();
                 }
                 self.events.push_back(Event::TokenRequestFailed {
-                    id,
-                    grant,
+                    request: id,
                     failure: Failure::Answer(error.clone()),
                 });
                 self.handle_refusal(now, grant, error, response.headers());
@@ -56,15 +55,14 @@ impl TokenManager {
         failure: TransportFailure,
     ) {
         let id = pending.id;
-        if let Some(grant) = self.take_flight(id) {
+        if self.take_flight(id).is_some() {
             if failure.kind.never_sent() {
                 self.budget.refund_token_request();
             }
             let permanent = failure.kind.is_permanent();
             let failure = Failure::Transport(failure);
             self.events.push_back(Event::TokenRequestFailed {
-                id,
-                grant,
+                request: id,
                 failure: failure.clone(),
             });
             match failure {
@@ -194,8 +192,7 @@ impl TokenManager {
         if abandoned {
             if let Some(flight) = self.in_flight.take() {
                 self.events.push_back(Event::TokenRequestFailed {
-                    id: flight.id,
-                    grant: flight.id.grant,
+                    request: flight.id,
                     failure: Failure::Abandoned,
                 });
             }
@@ -273,7 +270,9 @@ impl TokenManager {
         match parsed {
             // The server issued these tokens and voided the refresh token held before them.
             Ok(token) if newer_than_held => self.adopt(now, id, token),
-            _ => self.events.push_back(Event::LateAnswerIgnored(id)),
+            _ => self
+                .events
+                .push_back(Event::LateAnswerIgnored { request: id }),
         }
     }
 

@@ -258,15 +258,16 @@ pub enum Event {
     },
     /// An answer arrived for a token request that had been abandoned or overtaken; its tokens
     /// were not adopted.
-    LateAnswerIgnored(RequestId),
+    LateAnswerIgnored {
+        /// The request answered late.
+        request: RequestId,
+    },
     /// A token request brought no tokens. The machine has already decided what follows (a
     /// backoff, the fallback to client credentials, or a quiet period with an error); this is
     /// for logs and metrics.
     TokenRequestFailed {
-        /// The request.
-        id: RequestId,
-        /// The grant it used.
-        grant: Grant,
+        /// The request (its grant: [`RequestId::grant`]).
+        request: RequestId,
         /// What went wrong.
         failure: Failure,
     },
