@@ -57,6 +57,8 @@ pub enum ClientEvent {
         /// The store's error message.
         message: String,
     },
+    /// An event of the state machine that this version of the client does not name yet.
+    Other(bearer_protocol::Event),
     /// A call is sleeping before it goes on.
     Waiting {
         /// Why.
@@ -117,6 +119,7 @@ impl fmt::Display for ClientEvent {
                 };
                 write!(f, "the token store could not {what}: {message}")
             }
+            Self::Other(event) => write!(f, "{event:?}"),
             Self::Waiting { cause, until } => {
                 write!(f, "waiting until {} ({})", date(*until), cause.describe())
             }

@@ -384,7 +384,8 @@ impl TokenState {
                     accounted,
                 },
                 Event::LateAnswerIgnored { request } => ClientEvent::LateAnswerIgnored { request },
-                _ => continue,
+                // Passed on as it is, never dropped.
+                other => ClientEvent::Other(other),
             };
             self.events.push(event);
         }

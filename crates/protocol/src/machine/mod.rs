@@ -1,15 +1,28 @@
 //! The token state machine: one per credential, fed what happened, asked what to do next.
 //!
-//! # Methods by category
+//! **After every `&mut self` call, drain the events: [`TokenManager::poll_event`] until it
+//! returns `None`.** That includes the `poll_*` calls, which count calls, pace them and may
+//! queue events; new tokens must be persisted before they are used.
 //!
-//! - **Asking** (`poll_*`): [`TokenManager::poll_call`] before each API call,
-//!   [`TokenManager::poll_token`] when only the token is wanted, [`TokenManager::poll_event`]
-//!   after every input until it returns `None`, [`TokenManager::poll_timeout`] for a background
-//!   renewer.
-//! - **Telling** (`handle_*`): [`TokenManager::handle_token_response`],
-//!   [`TokenManager::handle_token_failure`], [`TokenManager::handle_token_abandoned`] for every
-//!   [`Step::Fetch`]; [`TokenManager::handle_api_response`] for every API answer.
-//! - **Reading**: [`TokenManager::budget`], [`TokenManager::tokens`], [`TokenManager::config`].
+//! # Methods, and when to call them
+//!
+//! - [`poll_call`](TokenManager::poll_call): before each API call. Then send it and call
+//!   [`handle_api_response`](TokenManager::handle_api_response) (or
+//!   [`handle_api_failure`](TokenManager::handle_api_failure)).
+//! - [`poll_token`](TokenManager::poll_token): when only the token is wanted (another library
+//!   sends the call).
+//! - [`poll_renewal`](TokenManager::poll_renewal): from a background renewer, at
+//!   [`poll_timeout`](TokenManager::poll_timeout).
+//! - On [`Step::Fetch`]: split it with [`TokenRequest::into_parts`], send the request, and feed
+//!   its [`PendingToken`] back to exactly one of
+//!   [`handle_token_response`](TokenManager::handle_token_response) (an answer),
+//!   [`handle_token_failure`](TokenManager::handle_token_failure) (the transport failed),
+//!   [`handle_token_abandoned`](TokenManager::handle_token_abandoned) (the caller gave up) or
+//!   [`handle_token_unsent`](TokenManager::handle_token_unsent) (it was never sent).
+//! - [`poll_timeout`](TokenManager::poll_timeout): after any call, for when to look again
+//!   unasked.
+//! - Reading, at any time: [`budget`](TokenManager::budget), [`tokens`](TokenManager::tokens),
+//!   [`config`](TokenManager::config).
 //!
 //! # The loop a transport runs
 //!
@@ -256,7 +269,7 @@ impl TokenManager {
         self.poll(now, Asker::Renewal)
     }
 
-    /// The next event, if any. Drain after every `handle_*` call.
+    /// The next event, if any. Call it until `None` after every `&mut self` call.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
