@@ -368,13 +368,7 @@ impl Harness {
                 self.sends.pop();
             }
             Op::ApiFailure(pick, kind) => {
-                let Some(bearer) = self
-                    .bearers
-                    .iter()
-                    .rev()
-                    .nth(usize::from(pick) % 4)
-                    .cloned()
-                else {
+                let Some(bearer) = self.bearer(pick) else {
                     return;
                 };
                 let failure = TransportFailure::new(failure_kind(kind), "fuzz");
@@ -410,13 +404,7 @@ impl Harness {
                 self.machine.handle_token_abandoned(self.now, id);
             }
             Op::Api(pick, answer) => {
-                let Some(bearer) = self
-                    .bearers
-                    .iter()
-                    .rev()
-                    .nth(usize::from(pick) % 4)
-                    .cloned()
-                else {
+                let Some(bearer) = self.bearer(pick) else {
                     return;
                 };
                 let response = self.api_answer(answer);
@@ -457,6 +445,15 @@ impl Harness {
         if let Some(now) = self.now.checked_sub(by) {
             self.now = now;
         }
+    }
+
+    /// A bearer handed out earlier, picked newest first.
+    fn bearer(&self, pick: u8) -> Option<bearer_protocol::Bearer> {
+        self.bearers
+            .iter()
+            .rev()
+            .nth(usize::from(pick) % 4)
+            .cloned()
     }
 
     /// Marks the picked outstanding request (newest first) answered; its handle, unless it
@@ -596,7 +593,9 @@ impl Harness {
     fn drain_events(&mut self) {
         while let Some(event) = self.machine.poll_event() {
             match event {
-                Event::TokensChanged { tokens, request, .. } => {
+                Event::TokensChanged {
+                    tokens, request, ..
+                } => {
                     assert!(
                         request.number() <= self.issued_requests,
                         "an unknown request"
