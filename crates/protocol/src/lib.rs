@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod machine;
 pub mod secret;
 pub mod wire;
