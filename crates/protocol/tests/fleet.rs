@@ -5,7 +5,8 @@
 //! interleavings with crashes, lost and late answers, store outages and clock skew.
 
 use bearer_protocol::fleet::{
-    Coordinator, FleetConfig, LeaseId, LeaseOutcome, Record, Step, StoreAnswer, TokenOutcome,
+    Coordinator, FleetConfig, LeaseId, LeaseOutcome, QuotaDay, Record, Step, StoreAnswer,
+    TokenOutcome,
 };
 use bearer_protocol::{AccessToken, Credential, Grant, RefreshToken, StoredTokens};
 use proptest::prelude::*;
@@ -462,4 +463,85 @@ fn a_storm_sends_one_token_request() {
         let now = sim.local(i);
         assert!(sim.procs[i].coordinator.current(now).is_some());
     }
+}
+
+fn tokens(refresh: &str, expires_at: SystemTime) -> StoredTokens {
+    StoredTokens {
+        access_token: AccessToken::new(format!("at-{refresh}")),
+        refresh_token: Some(RefreshToken::new(refresh)),
+        expires_at,
+        scope: None,
+        issued_to: credential(),
+    }
+}
+
+fn record(generation: u64, refresh: &str, expires_at: SystemTime, now: SystemTime) -> Record {
+    Record {
+        tokens: Some(tokens(refresh, expires_at)),
+        generation,
+        day: QuotaDay::starting(now),
+    }
+}
+
+/// The bug of DuendeArchive/Support#1286: a replica read the record, waited for the lease, and
+/// refreshed with the refresh token it had read before. A peer renewed between this process's
+/// read and its lease: it sends the refresh token of the record read with the lease.
+#[test]
+fn after_the_lease_the_record_read_with_it_decides_the_refresh_token() {
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let soon = now + Duration::from_secs(2);
+    let mut fleet = Coordinator::new(credential(), config(), 3);
+    assert!(matches!(fleet.poll(now), Step::Read));
+    fleet.handle_store(now, StoreAnswer::Record(Some(record(1, "old", soon, now))));
+    assert!(matches!(fleet.poll(now), Step::TakeLease { .. }));
+    // A peer renewed meanwhile, and its tokens are due too.
+    let newer = record(2, "rotated", soon, now);
+    fleet.handle_store(
+        now,
+        StoreAnswer::Lease {
+            record: Some(newer),
+            outcome: LeaseOutcome::Won,
+        },
+    );
+    let Step::Write { expected, .. } = fleet.poll(now) else {
+        panic!("the request is reserved under the lease first");
+    };
+    assert_eq!(expected, 2, "reserved on the record read with the lease");
+    fleet.handle_store(now, StoreAnswer::Written);
+    let Step::Send {
+        grant,
+        refresh_token,
+        ..
+    } = fleet.poll(now)
+    else {
+        panic!("a token request");
+    };
+    assert_eq!(grant, Grant::RefreshToken);
+    assert_eq!(
+        refresh_token.as_ref().map(RefreshToken::expose),
+        Some("rotated"),
+        "never the refresh token read before the lease"
+    );
+
+    // And when the peer's record is fresh, this process adopts it and sends nothing.
+    let mut fleet = Coordinator::new(credential(), config(), 4);
+    assert!(matches!(fleet.poll(now), Step::Read));
+    fleet.handle_store(now, StoreAnswer::Record(Some(record(1, "old", soon, now))));
+    assert!(matches!(fleet.poll(now), Step::TakeLease { .. }));
+    let fresh = record(2, "fresh", now + Duration::from_secs(3600), now);
+    fleet.handle_store(
+        now,
+        StoreAnswer::Lease {
+            record: Some(fresh),
+            outcome: LeaseOutcome::Won,
+        },
+    );
+    assert!(matches!(fleet.poll(now), Step::Release { .. }));
+    assert_eq!(
+        fleet
+            .current(now)
+            .and_then(|t| t.refresh_token.as_ref())
+            .map(RefreshToken::expose),
+        Some("fresh")
+    );
 }
