@@ -22,7 +22,7 @@ pub use bearer_protocol as protocol;
 /// What every user needs whichever transport they pick; glob re-exported at the root and in
 /// each transport module.
 mod common {
-    pub use bearer_client_core::{Clock, StoreError, TokenStore};
+    pub use bearer_client_core::{Clock, FleetStore, StoreError, TokenStore, WriteOutcome};
     pub use bearer_protocol::{
         AccessToken, Bearer, BudgetMode, BudgetSnapshot, CertificateProblem, ClientAuth, ClientId,
         ClientSecret, Config, ConfigBuilder, ConfigError, ConfigHint, Credential, Failure,

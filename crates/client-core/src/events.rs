@@ -57,6 +57,14 @@ pub enum ClientEvent {
         /// The store's error message.
         message: String,
     },
+    /// What the fleet coordination did (with a fleet store): the store unreachable or back,
+    /// tokens adopted from another process, a renewal for the fleet.
+    Fleet(bearer_protocol::fleet::Event),
+    /// The fleet store recovered from something (a corrupt record set aside).
+    StoreRecovered {
+        /// What the store did.
+        message: String,
+    },
     /// An event of the state machine that this version of the client does not name yet.
     Other(bearer_protocol::Event),
     /// A call is sleeping before it goes on.
@@ -116,9 +124,12 @@ impl fmt::Display for ClientEvent {
                 let what = match operation {
                     StoreOperation::Load => "load",
                     StoreOperation::Save => "save",
+                    StoreOperation::Share => "share tokens with the fleet",
                 };
                 write!(f, "the token store could not {what}: {message}")
             }
+            Self::Fleet(event) => write!(f, "fleet: {event:?}"),
+            Self::StoreRecovered { message } => write!(f, "the fleet store recovered: {message}"),
             Self::Other(event) => write!(f, "{event:?}"),
             Self::Waiting { cause, until } => {
                 write!(f, "waiting until {} ({})", date(*until), cause.describe())
@@ -142,4 +153,6 @@ pub enum StoreOperation {
     Load,
     /// Saving new tokens before their first use.
     Save,
+    /// A step of the fleet coordination (read, lease, write, release, wait).
+    Share,
 }

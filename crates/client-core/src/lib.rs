@@ -39,6 +39,8 @@ mod error;
 mod events;
 mod failure;
 mod fetch;
+mod fleet;
+mod fleet_store;
 mod http_settings;
 mod request;
 mod settings;
@@ -55,6 +57,7 @@ pub use error::{BoxError, Error};
 pub use events::{ClientEvent, StoreOperation, WaitCause};
 pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
+pub use fleet_store::{FleetStore, WriteOutcome};
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
 pub use request::{challenge, get_request, target, with_bearer};
 pub use settings::{

@@ -6,6 +6,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::delivery::Callback;
 use crate::error::Error;
+use crate::fleet_store::FleetStore;
 use crate::http_settings::HttpSettings;
 use crate::state::StateSettings;
 use crate::store::TokenStore;
@@ -49,6 +50,8 @@ pub struct Settings {
     pub clock: Arc<dyn Clock>,
     /// Where tokens are kept across processes.
     pub store: Option<Arc<dyn TokenStore>>,
+    /// The store shared with the other processes using the credential.
+    pub fleet_store: Option<Arc<dyn FleetStore>>,
     /// The observer's callback.
     pub on_event: Option<Box<Callback>>,
     root_certificates: Vec<CertificateDer<'static>>,
@@ -84,6 +87,7 @@ impl Settings {
             originating_ip: None,
             clock: Arc::new(SystemClock),
             store: None,
+            fleet_store: None,
             on_event: None,
             root_certificates: Vec::new(),
             root_certificate_error: None,
@@ -139,6 +143,12 @@ impl Settings {
             .map(|ip| HeaderValue::from_str(&ip.to_string()))
             .transpose()
             .map_err(|_| Error::settings("originating_ip", "is not a valid header value"))?;
+        if self.store.is_some() && self.fleet_store.is_some() {
+            return Err(Error::settings(
+                "fleet_store",
+                "replaces the token store: give one or the other",
+            ));
+        }
         let token_timeout = self.timeout.min(self.config.token_request_timeout());
         let http = HttpSettings {
             connect_timeout: self.connect_timeout,
@@ -154,6 +164,7 @@ impl Settings {
             config: self.config,
             clock: self.clock,
             store: self.store,
+            fleet_store: self.fleet_store,
             on_event: self.on_event,
             max_wait: self.max_wait,
             over_qps_retries: self.over_qps_retries,
@@ -177,6 +188,7 @@ impl Settings {
             .field("user_agent", &self.user_agent)
             .field("originating_ip", &self.originating_ip)
             .field("store", &self.store.is_some())
+            .field("fleet_store", &self.fleet_store.is_some())
             .field("on_event", &self.on_event.is_some())
             .field("root_certificates", &self.root_certificates.len())
             .field("max_wait", &self.max_wait)
@@ -253,6 +265,17 @@ macro_rules! settings_methods {
         /// A store already shared with other code.
         pub fn shared_store(mut self, store: ::std::sync::Arc<dyn $crate::TokenStore>) -> Self {
             self.$field.store = ::std::option::Option::Some(store);
+            self
+        }
+
+        /// Shares tokens, renewals and the day's counts with the other processes using this
+        /// credential, through `store` (a `bearer_store::FileStore` on one host, a
+        /// `bearer_store::RedisStore` for a fleet): a renewal due in several processes sends
+        /// one token request, a rotated refresh token is never lost, and restarts reuse the
+        /// token. While the store does not answer the client works alone, and reports it as
+        /// [`ClientEvent::Fleet`](crate::ClientEvent::Fleet). Replaces [`store`](Self::store).
+        pub fn fleet_store(mut self, store: impl $crate::FleetStore + 'static) -> Self {
+            self.$field.fleet_store = ::std::option::Option::Some(::std::sync::Arc::new(store));
             self
         }
 

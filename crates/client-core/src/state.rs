@@ -17,10 +17,13 @@ use crate::delivery::{Callback, Events};
 use crate::error::Error;
 use crate::events::{ClientEvent, StoreOperation};
 use crate::fetch::Fetch;
+use crate::fleet::{Fleet, Round};
+use crate::fleet_store::FleetStore;
 use crate::store::TokenStore;
+use bearer_protocol::fleet::{Coordinator, TokenOutcome};
 use bearer_protocol::{
     ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step, StoredTokens,
-    TokenManager, TokenRequest, TransportFailure, Wait, WaitCause,
+    TokenManager, TokenRequest, TransportFailure, TransportFailureKind, Wait, WaitCause,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
@@ -65,6 +68,7 @@ pub struct StateSettings {
     pub(crate) config: Config,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Option<Arc<dyn TokenStore>>,
+    pub(crate) fleet_store: Option<Arc<dyn FleetStore>>,
     pub(crate) on_event: Option<Box<Callback>>,
     pub(crate) max_wait: Duration,
     pub(crate) over_qps_retries: u32,
@@ -83,6 +87,11 @@ impl StateSettings {
             Some(_) => self.config,
             None => self.config.with_seed(RandomState::new().hash_one(0_u64)),
         };
+        // Lease ids differ between processes even when their jitter seeds are the same.
+        let fleet = self.fleet_store.map(|store| {
+            let seed = RandomState::new().hash_one(config.seed());
+            Fleet::new(store, &config, self.token_timeout, seed)
+        });
         let machine = match &self.store {
             None => TokenManager::new(config),
             Some(store) => match store.load() {
@@ -110,6 +119,7 @@ impl StateSettings {
             machine: Mutex::new(machine),
             clock: self.clock,
             store: self.store,
+            fleet,
             events,
             max_wait: self.max_wait,
             over_qps_retries: self.over_qps_retries,
@@ -124,6 +134,7 @@ impl fmt::Debug for StateSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StateSettings")
             .field("store", &self.store.is_some())
+            .field("fleet_store", &self.fleet_store.is_some())
             .field("on_event", &self.on_event.is_some())
             .field("max_wait", &self.max_wait)
             .field("over_qps_retries", &self.over_qps_retries)
@@ -136,6 +147,7 @@ pub struct TokenState {
     machine: Mutex<TokenManager>,
     clock: Arc<dyn Clock>,
     store: Option<Arc<dyn TokenStore>>,
+    fleet: Option<Fleet>,
     events: Events,
     max_wait: Duration,
     over_qps_retries: u32,
@@ -246,20 +258,130 @@ impl TokenState {
         })
     }
 
+    /// Whether the client shares its tokens through a fleet store, whose steps block: an
+    /// async transport then calls [`fetch`](Self::fetch) and [`Fetch::finish`] off its
+    /// reactor.
+    pub fn has_fleet(&self) -> bool {
+        self.fleet.is_some()
+    }
+
     /// Starts sending `request` (announcing it): returns the HTTP request to send, holding no
     /// lock, and the [`Fetch`] to finish with its outcome. `wake` wakes the callers waiting
     /// for it; it is called when the fetch finishes or is dropped unfinished.
+    ///
+    /// With a fleet store, the processes sharing it are consulted first, which may block: the
+    /// request may be replaced by tokens another process wrote, or by a request built from
+    /// them; `None` then says to ask [`Locked::next`] again.
     pub fn fetch<W: Fn()>(
         &self,
         request: TokenRequest,
         wake: W,
-    ) -> (Fetch<'_, W>, http::Request<Vec<u8>>) {
+    ) -> Option<(Fetch<'_, W>, http::Request<Vec<u8>>)> {
+        let request = match &self.fleet {
+            None => request,
+            Some(fleet) => {
+                let request = self.share(fleet, request);
+                self.events.deliver();
+                request?
+            }
+        };
         self.events.push(ClientEvent::TokenRequested {
             request: request.id(),
         });
         self.events.deliver();
         let (pending, request) = request.into_parts();
-        (Fetch::new(self, pending, wake), request)
+        Some((Fetch::new(self, pending, wake), request))
+    }
+
+    /// One round with the fleet before a token request: `Some` request to send (under the
+    /// lease, or alone while the store is unreachable), or `None` when the machine now holds
+    /// what another process wrote and should be asked again.
+    fn share(&self, fleet: &Fleet, request: TokenRequest) -> Option<TokenRequest> {
+        let mut coordinator = fleet.lock();
+        let replacing = self.machine().tokens().map(|t| t.access_token);
+        coordinator.renew(replacing.as_ref());
+        let generation = coordinator.generation();
+        let mut pending = Some(request);
+        let round = fleet.advance(&mut coordinator, &*self.clock, &self.events, || {
+            // Another process is renewing: the machine's request is given back while this
+            // caller waits (the wait may outlast the request's time-out).
+            if let Some(request) = pending.take() {
+                let mut machine = self.machine();
+                machine.handle_token_unsent(self.clock.now(), request.into_parts().0);
+                self.drain(&mut machine);
+            }
+        });
+        let mut machine = self.machine();
+        let now = self.clock.now();
+        let changed = self.adopt_shared(&mut machine, &coordinator, generation, now);
+        let send = round == Round::Send;
+        if let Some(request) = pending.take() {
+            if send && !changed {
+                // Built from the very tokens the coordinator renews from.
+                return Some(request);
+            }
+            machine.handle_token_unsent(now, request.into_parts().0);
+        }
+        if changed && !send {
+            // Another process's tokens: the machine decides whether they serve.
+            self.drain(&mut machine);
+            return None;
+        }
+        // A request from the tokens held now.
+        let step = machine.poll_token(now);
+        match step {
+            Step::Fetch(request) if send => {
+                self.drain(&mut machine);
+                Some(request)
+            }
+            Step::Fetch(request) => {
+                // The store neither renewed nor had tokens to adopt (it answers oddly): the
+                // request fails as if never sent, and the machine's backoff paces the next.
+                let failure = TransportFailure::new(
+                    TransportFailureKind::Connect,
+                    "the fleet store gave neither tokens nor the lease",
+                );
+                machine.handle_token_failure(now, request.into_parts().0, failure);
+                self.drain(&mut machine);
+                None
+            }
+            _ => {
+                self.drain(&mut machine);
+                drop(machine);
+                if send {
+                    coordinator.handle_token(now, TokenOutcome::Abandoned);
+                    fleet.advance(&mut coordinator, &*self.clock, &self.events, || {});
+                }
+                None
+            }
+        }
+    }
+
+    /// Gives the machine the tokens the coordinator took from the store since its generation
+    /// was `since`; whether the machine's tokens changed.
+    fn adopt_shared(
+        &self,
+        machine: &mut TokenManager,
+        coordinator: &Coordinator,
+        since: u64,
+        now: SystemTime,
+    ) -> bool {
+        if coordinator.generation() <= since {
+            return false;
+        }
+        let Some(tokens) = coordinator.tokens() else {
+            return false;
+        };
+        match machine.adopt_shared(now, tokens.clone()) {
+            Ok(changed) => changed,
+            Err(foreign) => {
+                self.events.push(ClientEvent::StoreFailed {
+                    operation: StoreOperation::Share,
+                    message: foreign.to_string(),
+                });
+                false
+            }
+        }
     }
 
     /// Announces a sleep until `until` and says how long it is from now on the client's clock.
@@ -274,6 +396,9 @@ impl TokenState {
     /// Feeds an API answer's status and headers, for a call made with `bearer`, to the machine
     /// and returns its verdict; delivers what it reported.
     pub fn judge(&self, bearer: &Bearer, status: StatusCode, headers: &HeaderMap) -> ApiVerdict {
+        if let Some(fleet) = &self.fleet {
+            fleet.count_call();
+        }
         let verdict = {
             let mut machine = self.machine();
             let verdict = machine.handle_api_response(self.clock.now(), bearer, status, headers);
@@ -336,23 +461,55 @@ impl TokenState {
         pending: PendingToken,
         outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
     ) {
-        let mut machine = self.machine();
-        let now = self.clock.now();
-        match outcome {
-            Ok(response) => machine.handle_token_response(now, pending, &response),
-            Err(failure) => machine.handle_token_failure(now, pending, failure),
-        }
-        self.drain(&mut machine);
+        self.end_request(pending, Some(outcome));
     }
 
     /// Reports the token request `pending` abandoned, drains, and delivers what followed.
     pub(crate) fn abandon(&self, pending: PendingToken) {
-        {
-            let mut machine = self.machine();
-            machine.handle_token_abandoned(self.clock.now(), pending);
-            self.drain(&mut machine);
-        }
+        self.end_request(pending, None);
         self.events.deliver();
+    }
+
+    /// Feeds how the token request `pending` ended (`None`: abandoned) to the machine, and to
+    /// the fleet: new tokens are written to the shared record before any caller is handed them
+    /// (the machine stays locked meanwhile), and the lease is released.
+    fn end_request(
+        &self,
+        pending: PendingToken,
+        outcome: Option<Result<http::Response<Vec<u8>>, TransportFailure>>,
+    ) {
+        let mut coordinator = self.fleet.as_ref().map(Fleet::lock);
+        let mut machine = self.machine();
+        let now = self.clock.now();
+        let before = machine.tokens();
+        let abandoned = outcome.is_none();
+        match outcome {
+            Some(Ok(response)) => machine.handle_token_response(now, pending, &response),
+            Some(Err(failure)) => machine.handle_token_failure(now, pending, failure),
+            None => machine.handle_token_abandoned(now, pending),
+        }
+        self.drain(&mut machine);
+        let (Some(fleet), Some(coordinator)) = (&self.fleet, coordinator.as_mut()) else {
+            return;
+        };
+        let after = machine.tokens();
+        let access =
+            |t: &Option<StoredTokens>| t.as_ref().map(|t| t.access_token.expose().to_owned());
+        let shared = if abandoned {
+            TokenOutcome::Abandoned
+        } else if access(&after) != access(&before) {
+            after.map_or(TokenOutcome::Failed, TokenOutcome::Tokens)
+        } else if before.as_ref().is_some_and(|t| t.refresh_token.is_some())
+            && after.as_ref().is_some_and(|t| t.refresh_token.is_none())
+        {
+            TokenOutcome::InvalidGrant
+        } else {
+            TokenOutcome::Failed
+        };
+        coordinator.handle_token(now, shared);
+        let generation = coordinator.generation();
+        fleet.advance(coordinator, &*self.clock, &self.events, || {});
+        self.adopt_shared(&mut machine, coordinator, generation, self.clock.now());
     }
 
     /// Drains the machine's events: saves new tokens to the store (under the lock, before any

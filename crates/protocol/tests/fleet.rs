@@ -25,6 +25,7 @@ fn config() -> FleetConfig {
         probe_every: Duration::from_secs(3),
         token_requests_per_day: 1_000,
         local_share: 1_000,
+        renew_when_asked: false,
     }
 }
 

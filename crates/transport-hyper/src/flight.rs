@@ -85,9 +85,31 @@ impl Shared {
 
     /// Sends one token request (holding no lock) and feeds its outcome. If this future is
     /// dropped before the answer, the request is reported abandoned and the waiters are woken.
+    ///
+    /// With a fleet store, whose steps block, those steps run off the reactor
+    /// ([`tokio::task::block_in_place`] on a multi-threaded runtime), and the request may be
+    /// settled by another process's tokens instead.
     async fn fetch(&self, request: TokenRequest) {
-        let (fetch, request) = self.state.fetch(request, || self.changed.notify_waiters());
+        let wake = || self.changed.notify_waiters();
+        let Some((fetch, request)) = self.blocking(|| self.state.fetch(request, wake)) else {
+            self.changed.notify_waiters();
+            return;
+        };
         let outcome = net::exchange(&self.http, &self.settings, request).await;
-        drop(fetch.finish(outcome));
+        self.blocking(|| drop(fetch.finish(outcome)));
+    }
+
+    /// Runs `f`, which may block on the fleet store, without stalling the other tasks of a
+    /// multi-threaded runtime; without a fleet store it runs in place.
+    fn blocking<R>(&self, f: impl FnOnce() -> R) -> R {
+        let multi_thread = self.state.has_fleet()
+            && tokio::runtime::Handle::try_current().is_ok_and(|handle| {
+                handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+            });
+        if multi_thread {
+            tokio::task::block_in_place(f)
+        } else {
+            f()
+        }
     }
 }

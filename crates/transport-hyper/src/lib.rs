@@ -64,6 +64,7 @@ pub use bearer_client_core::{
     DEFAULT_MAX_WAIT, DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreError,
     StoreOperation, SystemClock, TokenStore, WaitCause,
 };
+pub use bearer_client_core::{FleetStore, WriteOutcome};
 pub use builder::{ClientBuilder, DEFAULT_RENEWAL_CHECK_INTERVAL, DEFAULT_USER_AGENT};
 pub use client::Client;
 pub use layer::{BearerLayer, BearerService};

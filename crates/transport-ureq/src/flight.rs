@@ -71,9 +71,13 @@ impl Shared {
         std::thread::sleep(self.state.announce_wait(until, cause));
     }
 
-    /// Sends one token request (holding no lock) and feeds its outcome; returns the lock.
+    /// Sends one token request (holding no lock) and feeds its outcome; returns the lock. With
+    /// a fleet store the request may be settled by another process's tokens instead.
     fn fetch(&self, request: TokenRequest) -> Locked<'_> {
-        let (fetch, request) = self.state.fetch(request, || self.changed.notify_all());
+        let Some((fetch, request)) = self.state.fetch(request, || self.changed.notify_all()) else {
+            self.changed.notify_all();
+            return self.state.lock();
+        };
         let outcome = self.exchange.token(request);
         fetch.finish(outcome)
     }

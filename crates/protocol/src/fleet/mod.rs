@@ -85,7 +85,7 @@ mod record;
 pub use record::{LeaseId, LeaseOutcome, QuotaDay, Record, StoreAnswer, TokenOutcome};
 
 use crate::machine::{Credential, Grant, StoredTokens};
-use crate::secret::RefreshToken;
+use crate::secret::{AccessToken, RefreshToken};
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
@@ -105,6 +105,10 @@ pub struct FleetConfig {
     pub token_requests_per_day: u32,
     /// Token requests one process may send alone in a day while the store is unreachable.
     pub local_share: u32,
+    /// Renew only when asked ([`Coordinator::renew`]), never on this coordinator's own reading
+    /// of the expiry: for a caller that times renewals itself (a client's
+    /// [`TokenManager`](crate::TokenManager)).
+    pub renew_when_asked: bool,
 }
 
 impl Default for FleetConfig {
@@ -116,6 +120,7 @@ impl Default for FleetConfig {
             probe_every: Duration::from_secs(10),
             token_requests_per_day: 6,
             local_share: 2,
+            renew_when_asked: false,
         }
     }
 }
@@ -306,6 +311,11 @@ pub struct Coordinator {
     /// Whether the current phase's step was handed out.
     asked: bool,
     tokens: Option<StoredTokens>,
+    /// A renewal was asked for ([`Coordinator::renew`]), replacing this access token if any.
+    wanted: Option<Option<AccessToken>>,
+    /// The refresh token refused last: a record still holding it is renewed with client
+    /// credentials.
+    refused: Option<RefreshToken>,
     /// The generation of the record the tokens came from (or were written as).
     generation: u64,
     /// The tokens were obtained alone and are not in the store yet.
@@ -332,6 +342,8 @@ impl Coordinator {
             phase: Phase::Idle,
             asked: false,
             tokens: None,
+            wanted: None,
+            refused: None,
             generation: 0,
             unsynced_tokens: false,
             unsynced_requests: 0,
@@ -346,6 +358,20 @@ impl Coordinator {
     /// The tokens held, if the access token has not expired at `now`.
     pub fn current(&self, now: SystemTime) -> Option<&StoredTokens> {
         self.tokens.as_ref().filter(|t| now < t.expires_at)
+    }
+
+    /// The tokens held, expired or not (those a renewal would refresh).
+    pub fn tokens(&self) -> Option<&StoredTokens> {
+        self.tokens.as_ref()
+    }
+
+    /// Asks for a renewal now, whatever the tokens' expiry, for a caller that decides when to
+    /// renew itself (a [`TokenManager`](crate::TokenManager) that wants a token): tokens in the
+    /// record are taken only if they are fresh and their access token is not `replacing` (the
+    /// one the caller holds and wants replaced). Cleared once new tokens are obtained or
+    /// adopted.
+    pub fn renew(&mut self, replacing: Option<&AccessToken>) {
+        self.wanted = Some(replacing.cloned());
     }
 
     /// Whether the store is unreachable and the process works alone.
@@ -490,7 +516,12 @@ impl Coordinator {
                             self.adopt(record);
                             self.enter(Phase::Releasing { id });
                         } else {
-                            let grant = grant_for(&record);
+                            if self.newer(&record) {
+                                // Due too, but newer than those held: renewed from, never from
+                                // the tokens read before the lease.
+                                self.adopt(record.clone());
+                            }
+                            let grant = self.grant_for(&record);
                             self.enter(Phase::Reserving {
                                 lease,
                                 base: record,
@@ -525,10 +556,7 @@ impl Coordinator {
                     });
                 }
                 let refresh_token = match grant {
-                    Grant::RefreshToken => reserved
-                        .tokens
-                        .as_ref()
-                        .and_then(|t| t.refresh_token.clone()),
+                    Grant::RefreshToken => self.refresh_token_of(&reserved),
                     Grant::ClientCredentials => None,
                 };
                 self.enter(Phase::Sending {
@@ -549,19 +577,13 @@ impl Coordinator {
             (Phase::Rereading { lease, reserved }, StoreAnswer::Record(record)) => {
                 self.rejoin();
                 let record = self.clean(now, record);
-                if record.generation == reserved.generation {
-                    // Nobody renewed meanwhile: only now fall back to client credentials.
-                    self.enter(Phase::Reserving {
-                        lease,
-                        base: record,
-                        grant: Grant::ClientCredentials,
-                    });
-                } else {
-                    if self.fresh(now, &record) {
-                        self.adopt(record);
-                    }
-                    self.enter(Phase::Releasing { id: lease.id });
+                if record.generation != reserved.generation && record.tokens.is_some() {
+                    // Another process renewed meanwhile: its tokens, not client credentials.
+                    self.adopt(record);
                 }
+                // Otherwise nobody renewed: the next renewal falls back to client credentials,
+                // since the record holds the refused refresh token.
+                self.enter(Phase::Releasing { id: lease.id });
             }
             (Phase::Committing { lease, base }, StoreAnswer::Written) => {
                 self.rejoin();
@@ -619,12 +641,15 @@ impl Coordinator {
             return;
         };
         self.asked = false;
+        // The renewal asked for is over, whatever its outcome: the caller asks again if it wants.
+        self.wanted = None;
         let outcome = match outcome {
             TokenOutcome::Tokens(t) if t.issued_to != self.credential => TokenOutcome::Failed,
             other => other,
         };
         match (outcome, fleet) {
             (TokenOutcome::Tokens(tokens), fleet) => {
+                self.refused = None;
                 self.push(Event::Renewed {
                     grant,
                     alone: fleet.is_none(),
@@ -639,7 +664,7 @@ impl Coordinator {
             (TokenOutcome::InvalidGrant, fleet) => {
                 self.push(Event::RefreshTokenRefused);
                 if let Some(t) = self.tokens.as_mut() {
-                    t.refresh_token = None;
+                    self.refused = t.refresh_token.take().or(self.refused.take());
                 }
                 match fleet {
                     Some((lease, reserved)) => self.enter(Phase::Rereading { lease, reserved }),
@@ -733,7 +758,10 @@ impl Coordinator {
     }
 
     fn send_alone(&mut self, now: SystemTime) {
-        let refresh_token = self.tokens.as_ref().and_then(|t| t.refresh_token.clone());
+        let refresh_token = self
+            .tokens
+            .as_ref()
+            .and_then(|t| t.refresh_token.clone().filter(|rt| !self.is_refused(rt)));
         let grant = if refresh_token.is_some() {
             Grant::RefreshToken
         } else {
@@ -771,26 +799,72 @@ impl Coordinator {
     }
 
     fn needs_renewal(&self, now: SystemTime) -> bool {
-        self.tokens
-            .as_ref()
-            .is_none_or(|t| now + self.config.renew_before >= t.expires_at)
+        if self.config.renew_when_asked {
+            return self.wanted.is_some();
+        }
+        self.wanted.is_some()
+            || self
+                .tokens
+                .as_ref()
+                .is_none_or(|t| now + self.config.renew_before >= t.expires_at)
     }
 
+    /// Whether the record's tokens can be used instead of renewing.
     fn fresh(&self, now: SystemTime, record: &Record) -> bool {
-        record
-            .tokens
-            .as_ref()
-            .is_some_and(|t| now + self.config.renew_before < t.expires_at)
+        record.tokens.as_ref().is_some_and(|t| {
+            now + self.config.renew_before < t.expires_at
+                && !matches!(&self.wanted, Some(Some(old)) if old.expose() == t.access_token.expose())
+        })
+    }
+
+    /// Whether the record holds tokens written after those held, and different from them.
+    fn newer(&self, record: &Record) -> bool {
+        record.generation > self.generation
+            && record.tokens.as_ref().is_some_and(|theirs| {
+                self.tokens.as_ref().is_none_or(|ours| {
+                    ours.access_token.expose() != theirs.access_token.expose()
+                        || ours.refresh_token.as_ref().map(RefreshToken::expose)
+                            != theirs.refresh_token.as_ref().map(RefreshToken::expose)
+                })
+            })
     }
 
     fn adopt(&mut self, record: Record) {
-        if record.tokens.is_some() {
+        if let Some(tokens) = &record.tokens {
+            if matches!(&self.wanted, Some(Some(old)) if old.expose() != tokens.access_token.expose())
+                || matches!(self.wanted, Some(None))
+            {
+                self.wanted = None;
+            }
             self.push(Event::Adopted {
                 generation: record.generation,
             });
             self.tokens = record.tokens;
             self.generation = record.generation;
             self.unsynced_tokens = false;
+        }
+    }
+
+    fn is_refused(&self, refresh_token: &RefreshToken) -> bool {
+        self.refused
+            .as_ref()
+            .is_some_and(|refused| refused.expose() == refresh_token.expose())
+    }
+
+    /// The record's refresh token, unless it is the one refused last.
+    fn refresh_token_of(&self, record: &Record) -> Option<RefreshToken> {
+        record
+            .tokens
+            .as_ref()
+            .and_then(|t| t.refresh_token.clone())
+            .filter(|rt| !self.is_refused(rt))
+    }
+
+    fn grant_for(&self, record: &Record) -> Grant {
+        if self.refresh_token_of(record).is_some() {
+            Grant::RefreshToken
+        } else {
+            Grant::ClientCredentials
         }
     }
 
@@ -836,17 +910,5 @@ impl Coordinator {
             self.events.pop_front();
         }
         self.events.push_back(event);
-    }
-}
-
-fn grant_for(record: &Record) -> Grant {
-    if record
-        .tokens
-        .as_ref()
-        .is_some_and(|t| t.refresh_token.is_some())
-    {
-        Grant::RefreshToken
-    } else {
-        Grant::ClientCredentials
     }
 }

@@ -1,6 +1,8 @@
 //! What the fleet shares in its store, and what the store answers.
 
 use crate::machine::StoredTokens;
+use crate::machine::tokens::unix_seconds;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One credential's shared record: its tokens, a generation number and the quota day's counts.
@@ -19,9 +21,10 @@ pub struct Record {
 }
 
 /// The counts of one quota day (a UTC day), fleet-wide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaDay {
-    /// When the day ends: the next 00:00 UTC after it began.
+    /// When the day ends: the next 00:00 UTC after it began (seconds since the epoch in JSON).
+    #[serde(with = "unix_seconds")]
     pub resets_at: SystemTime,
     /// API calls made in the day, as flushed by the processes.
     pub calls: u64,

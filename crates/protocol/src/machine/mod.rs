@@ -65,7 +65,7 @@ mod budget;
 mod governor;
 mod outputs;
 mod pacer;
-mod tokens;
+pub(crate) mod tokens;
 
 pub use budget::BudgetSnapshot;
 pub use governor::{GOVERNOR_BURST, GOVERNOR_INTERVAL};
@@ -228,6 +228,55 @@ impl TokenManager {
         );
         machine.generation = 1;
         Ok(machine)
+    }
+
+    /// Takes tokens another process obtained (read from a store the processes share, see
+    /// [`fleet`](crate::fleet)) in place of those held: no token request is counted. Returns
+    /// whether anything changed: tokens equal to those held are left alone, and so is a token
+    /// request in flight (its answer is still awaited). Tokens issued to another credential
+    /// are refused.
+    pub fn adopt_shared(
+        &mut self,
+        now: SystemTime,
+        tokens: StoredTokens,
+    ) -> Result<bool, ForeignTokens> {
+        let expected = Credential::of(&self.config);
+        if tokens.issued_to != expected {
+            return Err(ForeignTokens {
+                saved: tokens.issued_to,
+                expected,
+            });
+        }
+        if self.held.as_ref().is_some_and(|held| {
+            held.bearer.token.expose() == tokens.access_token.expose()
+                && held.refresh_token.as_ref().map(RefreshToken::expose)
+                    == tokens.refresh_token.as_ref().map(RefreshToken::expose)
+        }) {
+            return Ok(false);
+        }
+        // The lifetime it was issued with is unknown here: what is left of it stands in (it
+        // caps the renewal leeway at half of it).
+        let lifetime = tokens
+            .expires_at
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO);
+        let generation = self.generation + 1;
+        let Some(held) = Held::new(
+            tokens,
+            generation,
+            lifetime,
+            self.config.refresh_leeway(),
+            None,
+            None,
+        ) else {
+            return Ok(false);
+        };
+        self.held = Some(held);
+        self.generation = generation;
+        self.stale_since = None;
+        self.used = false;
+        self.refresh_refusals = 0;
+        Ok(true)
     }
 
     /// The configuration.

@@ -171,11 +171,11 @@ impl Held {
     }
 }
 
-mod unix_seconds {
+pub(crate) mod unix_seconds {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         let secs = match at.duration_since(UNIX_EPOCH) {
             Ok(after) => after.as_secs() as i64,
             Err(before) => -(before.duration().as_secs() as i64),
@@ -183,7 +183,7 @@ mod unix_seconds {
         s.serialize_i64(secs)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let secs = i64::deserialize(d)?;
         let magnitude = Duration::from_secs(secs.unsigned_abs());
         let at = if secs >= 0 {
@@ -191,6 +191,6 @@ mod unix_seconds {
         } else {
             UNIX_EPOCH.checked_sub(magnitude)
         };
-        at.ok_or_else(|| serde::de::Error::custom("expires_at is out of range"))
+        at.ok_or_else(|| serde::de::Error::custom("a time is out of range"))
     }
 }
