@@ -10,7 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The store keeps one per credential (keyed by [`Credential`](crate::Credential): token URL
 /// and client id). Every write that changes it carries a generation one above the one it
 /// replaces, and the store applies it only if its generation is still the expected one.
-#[derive(Debug, Clone)]
+///
+/// Stores keep it as JSON: `{"tokens":{…StoredTokens…},"generation":3,
+/// "day":{"resets_at":1700006400,"calls":120,"token_requests":2}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// The fleet's current tokens, if any process has obtained some.
     pub tokens: Option<StoredTokens>,
