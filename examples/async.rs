@@ -12,7 +12,8 @@
 //! With `BEARER_TOKEN_URL`, `BEARER_CLIENT_ID`, `BEARER_CLIENT_SECRET` and `BEARER_API_URL`
 //! set, it calls that provider instead: `BEARER_CALLS` calls (default 3), `BEARER_INTERVAL_MS`
 //! apart (default 0), printing each status and the budget, and exits non-zero if a call failed.
-//! `BEARER_AUTH=basic` switches client authentication to HTTP Basic.
+//! `BEARER_AUTH=basic` switches client authentication to HTTP Basic. `BEARER_STORE=file:DIR`
+//! (or `redis://HOST:PORT/DB`) shares tokens and renewals with every process using that store.
 
 use bearer_client::asynchronous::Client;
 use bearer_client::{ClientAuth, Config};
@@ -211,7 +212,12 @@ async fn real_provider() -> Result<ExitCode, Failure> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
     );
-    let client = Client::new(config.build()?)?;
+    let mut builder = Client::builder(config.build()?);
+    if let Some(spec) = std::env::var("BEARER_STORE").ok().filter(|s| !s.is_empty()) {
+        let spec: bearer_client::store::StoreSpec = spec.parse()?;
+        builder = builder.fleet_store(spec.open()?);
+    }
+    let client = builder.build()?;
     let mut failed = false;
     for call in 1..=calls {
         match client

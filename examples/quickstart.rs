@@ -14,8 +14,12 @@
 //! calls that provider instead: `BEARER_CALLS` calls (default 3), `BEARER_INTERVAL_MS` apart
 //! (default 0), printing each status and the budget, and exits non-zero if any call failed.
 //! `BEARER_AUTH=basic` sends the client credentials with HTTP Basic instead of in the body.
+//! `BEARER_STORE=file:DIR` (or `file:` for the user's cache directory, or
+//! `redis://HOST:PORT/DB`) shares the tokens with every other run and process using that
+//! store: ten runs in a row send one token request, and processes at once renew once.
 
 use bearer_client::blocking::{Client, ClientEvent};
+use bearer_client::store::StoreSpec;
 use bearer_client::{ClientAuth, Config, Plan};
 use bearer_sandbox::{ADMIN_KEY, DEVELOPER_KEY, Sandbox, SandboxConfig};
 use std::io::Write;
@@ -301,6 +305,7 @@ struct Remote {
     calls: u32,
     interval: Duration,
     basic: bool,
+    store: Option<StoreSpec>,
 }
 
 impl Remote {
@@ -342,6 +347,11 @@ impl Remote {
             Some("basic") => true,
             Some(other) => return Err(format!("BEARER_AUTH must be basic or body, not {other:?}")),
         };
+        let store = var("BEARER_STORE")
+            .filter(|spec| !spec.is_empty())
+            .map(|spec| spec.parse::<StoreSpec>())
+            .transpose()
+            .map_err(|error| format!("BEARER_STORE: {error}"))?;
         let mut values = values.into_iter().flatten();
         let mut next = || values.next().unwrap_or_default();
         Ok(Some(Self {
@@ -352,6 +362,7 @@ impl Remote {
             calls,
             interval: Duration::from_millis(number("BEARER_INTERVAL_MS", 0)?),
             basic,
+            store,
         }))
     }
 }
@@ -373,7 +384,11 @@ fn run_remote(remote: &Remote, out: &mut impl Write) -> Result<bool, Failure> {
     for hint in config.hints() {
         writeln!(out, "note: {hint}")?;
     }
-    let client = Client::new(config)?;
+    let mut builder = Client::builder(config);
+    if let Some(store) = &remote.store {
+        builder = builder.fleet_store(store.open().map_err(|error| error.to_string())?);
+    }
+    let client = builder.build()?;
     writeln!(
         out,
         "calling {} {} time(s) with client id {}",
@@ -409,7 +424,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn remote_for(sandbox: &Sandbox, secret: &str, basic: bool) -> Remote {
+    fn remote_for(
+        sandbox: &Sandbox,
+        secret: &str,
+        basic: bool,
+        store: Option<&std::path::Path>,
+    ) -> Remote {
         let keys = sandbox.applications()[0].keys.clone().unwrap();
         let mut env = HashMap::from([
             ("BEARER_TOKEN_URL", sandbox.token_url()),
@@ -422,6 +442,9 @@ mod tests {
         if basic {
             env.insert("BEARER_AUTH", "basic".to_owned());
         }
+        if let Some(dir) = store {
+            env.insert("BEARER_STORE", format!("file:{}", dir.display()));
+        }
         Remote::from_env(|name| env.get(name).cloned())
             .unwrap()
             .unwrap()
@@ -432,7 +455,7 @@ mod tests {
         for basic in [false, true] {
             let sandbox = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
             let keys = sandbox.create_app().unwrap();
-            let remote = remote_for(&sandbox, &keys.client_secret, basic);
+            let remote = remote_for(&sandbox, &keys.client_secret, basic, None);
             let mut out = Vec::new();
             assert!(run_remote(&remote, &mut out).unwrap());
             let out = String::from_utf8(out).unwrap();
@@ -449,7 +472,7 @@ mod tests {
     fn the_configured_mode_reports_failure() {
         let sandbox = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
         sandbox.create_app().unwrap();
-        let remote = remote_for(&sandbox, "wrongsecr1", false);
+        let remote = remote_for(&sandbox, "wrongsecr1", false, None);
         let mut out = Vec::new();
         assert!(!run_remote(&remote, &mut out).unwrap());
         let out = String::from_utf8(out).unwrap();
@@ -461,6 +484,24 @@ mod tests {
             sandbox.counters().token_requests,
             1,
             "one token request, then quiet"
+        );
+    }
+
+    #[test]
+    fn runs_sharing_a_store_send_one_token_request() {
+        let sandbox = Sandbox::start_blocking(SandboxConfig::default()).unwrap();
+        let keys = sandbox.create_app().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let remote = remote_for(&sandbox, &keys.client_secret, false, Some(dir.path()));
+        for _ in 0..10 {
+            let mut out = Vec::new();
+            assert!(run_remote(&remote, &mut out).unwrap());
+        }
+        // (Calls sent again after an over-QPS denial count too: a new run learns the QPS anew.)
+        assert_eq!(
+            sandbox.counters().token_requests,
+            1,
+            "one token serves the ten runs"
         );
     }
 

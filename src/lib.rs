@@ -49,6 +49,12 @@ mod common {
 
 pub use common::*;
 
+/// Fleet stores: tokens, renewals and the day's counts shared by the processes using one
+/// credential, across restarts (feature `store`, on by default). Give one to a client builder's
+/// `fleet_store`; [`store::StoreSpec`] parses `file:DIR` or `redis://HOST:PORT/DB`.
+#[cfg(feature = "store")]
+pub use bearer_store as store;
+
 #[cfg(feature = "ureq")]
 pub mod blocking {
     //! The blocking client, on ureq 3 with rustls (feature `ureq`, on by default).

@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::delivery::Events;
 use crate::events::{ClientEvent, StoreOperation};
 use crate::fleet_store::{FleetStore, WriteOutcome};
-use bearer_protocol::fleet::{Coordinator, FleetConfig, Step, StoreAnswer};
+use bearer_protocol::fleet::{Coordinator, Event as FleetEvent, FleetConfig, Step, StoreAnswer};
 use bearer_protocol::{Config, Credential};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,13 +27,14 @@ pub(crate) struct Fleet {
     calls: AtomicU64,
 }
 
-/// Where a round of store steps ended.
+/// How a round of store steps ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Round {
-    /// The coordinator wants a token request sent, under its lease (or alone).
-    Send,
-    /// Nothing left to do (tokens adopted, or the step needs the caller's next renewal).
-    Done,
+pub(crate) struct Round {
+    /// The coordinator wants a token request sent, under its lease (or alone); otherwise it
+    /// has nothing left to do.
+    pub(crate) send: bool,
+    /// The coordinator took tokens from the record in this round.
+    pub(crate) adopted: bool,
 }
 
 impl Fleet {
@@ -89,12 +90,15 @@ impl Fleet {
         mut before_wait: impl FnMut(),
     ) -> Round {
         coordinator.count_calls(self.calls.swap(0, Ordering::Relaxed));
-        let mut round = Round::Done;
+        let mut round = Round {
+            send: false,
+            adopted: false,
+        };
         for _ in 0..MAX_STEPS {
             let now = clock.now();
             let answer = match coordinator.poll(now) {
                 Step::Send { .. } => {
-                    round = Round::Send;
+                    round.send = true;
                     break;
                 }
                 Step::Idle { .. } | Step::Pending => break,
@@ -138,6 +142,7 @@ impl Fleet {
             coordinator.handle_store(clock.now(), answer);
         }
         while let Some(event) = coordinator.poll_event() {
+            round.adopted |= matches!(event, FleetEvent::Adopted { .. });
             events.push(ClientEvent::Fleet(event));
         }
         round

@@ -68,3 +68,46 @@ pub trait FleetStore: Send + Sync {
         None
     }
 }
+
+/// A store shared with other code (`Arc<dyn FleetStore>` included).
+impl<S: FleetStore + ?Sized> FleetStore for std::sync::Arc<S> {
+    fn read(&self, credential: &Credential) -> Result<Option<Record>, StoreError> {
+        (**self).read(credential)
+    }
+
+    fn take_lease(
+        &self,
+        credential: &Credential,
+        holder: LeaseId,
+        ttl: Duration,
+    ) -> Result<(Option<Record>, LeaseOutcome), StoreError> {
+        (**self).take_lease(credential, holder, ttl)
+    }
+
+    fn write(
+        &self,
+        credential: &Credential,
+        expected: u64,
+        lease: Option<LeaseId>,
+        record: &Record,
+    ) -> Result<WriteOutcome, StoreError> {
+        (**self).write(credential, expected, lease, record)
+    }
+
+    fn release(&self, credential: &Credential, holder: LeaseId) -> Result<(), StoreError> {
+        (**self).release(credential, holder)
+    }
+
+    fn wait(
+        &self,
+        credential: &Credential,
+        generation: u64,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        (**self).wait(credential, generation, timeout)
+    }
+
+    fn take_notice(&self) -> Option<String> {
+        (**self).take_notice()
+    }
+}

@@ -17,7 +17,7 @@ use crate::delivery::{Callback, Events};
 use crate::error::Error;
 use crate::events::{ClientEvent, StoreOperation};
 use crate::fetch::Fetch;
-use crate::fleet::{Fleet, Round};
+use crate::fleet::Fleet;
 use crate::fleet_store::FleetStore;
 use crate::store::TokenStore;
 use bearer_protocol::fleet::{Coordinator, TokenOutcome};
@@ -300,7 +300,6 @@ impl TokenState {
         let mut coordinator = fleet.lock();
         let replacing = self.machine().tokens().map(|t| t.access_token);
         coordinator.renew(replacing.as_ref());
-        let generation = coordinator.generation();
         let mut pending = Some(request);
         let round = fleet.advance(&mut coordinator, &*self.clock, &self.events, || {
             // Another process is renewing: the machine's request is given back while this
@@ -313,8 +312,8 @@ impl TokenState {
         });
         let mut machine = self.machine();
         let now = self.clock.now();
-        let changed = self.adopt_shared(&mut machine, &coordinator, generation, now);
-        let send = round == Round::Send;
+        let changed = round.adopted && self.adopt_shared(&mut machine, &coordinator, now);
+        let send = round.send;
         if let Some(request) = pending.take() {
             if send && !changed {
                 // Built from the very tokens the coordinator renews from.
@@ -357,18 +356,14 @@ impl TokenState {
         }
     }
 
-    /// Gives the machine the tokens the coordinator took from the store since its generation
-    /// was `since`; whether the machine's tokens changed.
+    /// Gives the machine the tokens the coordinator took from the store; whether the
+    /// machine's tokens changed.
     fn adopt_shared(
         &self,
         machine: &mut TokenManager,
         coordinator: &Coordinator,
-        since: u64,
         now: SystemTime,
     ) -> bool {
-        if coordinator.generation() <= since {
-            return false;
-        }
         let Some(tokens) = coordinator.tokens() else {
             return false;
         };
@@ -507,9 +502,12 @@ impl TokenState {
             TokenOutcome::Failed
         };
         coordinator.handle_token(now, shared);
-        let generation = coordinator.generation();
-        fleet.advance(coordinator, &*self.clock, &self.events, || {});
-        self.adopt_shared(&mut machine, coordinator, generation, self.clock.now());
+        if fleet
+            .advance(coordinator, &*self.clock, &self.events, || {})
+            .adopted
+        {
+            self.adopt_shared(&mut machine, coordinator, self.clock.now());
+        }
     }
 
     /// Drains the machine's events: saves new tokens to the store (under the lock, before any

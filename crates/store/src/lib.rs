@@ -19,6 +19,8 @@
 
 mod file;
 mod key;
+mod spec;
 
 pub use bearer_client_core::{FleetStore, StoreError, WriteOutcome};
 pub use file::FileStore;
+pub use spec::{SpecError, StoreSpec};

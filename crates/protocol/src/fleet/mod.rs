@@ -580,10 +580,16 @@ impl Coordinator {
                 if record.generation != reserved.generation && record.tokens.is_some() {
                     // Another process renewed meanwhile: its tokens, not client credentials.
                     self.adopt(record);
+                    self.enter(Phase::Releasing { id: lease.id });
+                } else {
+                    // Nobody renewed: the record loses the refused refresh token (written under
+                    // the lease), so that no process sends it again; the next renewal falls
+                    // back to client credentials.
+                    self.enter(Phase::Committing {
+                        lease,
+                        base: record,
+                    });
                 }
-                // Otherwise nobody renewed: the next renewal falls back to client credentials,
-                // since the record holds the refused refresh token.
-                self.enter(Phase::Releasing { id: lease.id });
             }
             (Phase::Committing { lease, base }, StoreAnswer::Written) => {
                 self.rejoin();
@@ -817,16 +823,20 @@ impl Coordinator {
         })
     }
 
-    /// Whether the record holds tokens written after those held, and different from them.
+    /// Whether the record, read under the lease, holds other tokens than those held: the
+    /// record is the truth then (its generation may even be lower, if the store lost it and
+    /// began again).
     fn newer(&self, record: &Record) -> bool {
-        record.generation > self.generation
-            && record.tokens.as_ref().is_some_and(|theirs| {
-                self.tokens.as_ref().is_none_or(|ours| {
-                    ours.access_token.expose() != theirs.access_token.expose()
-                        || ours.refresh_token.as_ref().map(RefreshToken::expose)
-                            != theirs.refresh_token.as_ref().map(RefreshToken::expose)
-                })
+        record.tokens.as_ref().is_some_and(|theirs| {
+            self.tokens.as_ref().is_none_or(|ours| {
+                ours.access_token.expose() != theirs.access_token.expose()
+                    || ours.refresh_token.as_ref().map(RefreshToken::expose)
+                        != self
+                            .refresh_token_of(record)
+                            .as_ref()
+                            .map(RefreshToken::expose)
             })
+        })
     }
 
     fn adopt(&mut self, record: Record) {
@@ -839,7 +849,12 @@ impl Coordinator {
             self.push(Event::Adopted {
                 generation: record.generation,
             });
-            self.tokens = record.tokens;
+            let refresh_token = self.refresh_token_of(&record);
+            // Never the refresh token refused last: it would only be refused again.
+            self.tokens = record.tokens.map(|tokens| StoredTokens {
+                refresh_token,
+                ..tokens
+            });
             self.generation = record.generation;
             self.unsynced_tokens = false;
         }
