@@ -493,10 +493,14 @@ mod tests {
         let keys = sandbox.create_app().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let remote = remote_for(&sandbox, &keys.client_secret, false, Some(dir.path()));
+        let mut out = Vec::new();
         for _ in 0..10 {
-            let mut out = Vec::new();
+            out.clear();
             assert!(run_remote(&remote, &mut out).unwrap());
         }
+        // The last run sent none, and its budget counts the fleet's.
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("token requests 1 of the 6 accounted"), "{out}");
         // (Calls sent again after an over-QPS denial count too: a new run learns the QPS anew.)
         assert_eq!(
             sandbox.counters().token_requests,

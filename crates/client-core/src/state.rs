@@ -314,12 +314,20 @@ impl TokenState {
         let now = self.clock.now();
         let changed = round.adopted && self.adopt_shared(&mut machine, &coordinator, now);
         let send = round.send;
-        if let Some(request) = pending.take() {
+        // Kept when built from the very tokens the coordinator renews from; otherwise given
+        // back before the fleet's counts are taken (giving back refunds this process's own).
+        let kept = pending.take().and_then(|request| {
             if send && !changed {
-                // Built from the very tokens the coordinator renews from.
                 return Some(request);
             }
             machine.handle_token_unsent(now, request.into_parts().0);
+            None
+        });
+        if let Some(day) = coordinator.day() {
+            machine.observe_shared_day(now, &day);
+        }
+        if kept.is_some() {
+            return kept;
         }
         if changed && !send {
             // Another process's tokens: the machine decides whether they serve.

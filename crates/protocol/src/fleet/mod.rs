@@ -318,6 +318,8 @@ pub struct Coordinator {
     refused: Option<RefreshToken>,
     /// The generation of the record the tokens came from (or were written as).
     generation: u64,
+    /// The quota day's counts last read from or written to the record.
+    day: Option<QuotaDay>,
     /// The tokens were obtained alone and are not in the store yet.
     unsynced_tokens: bool,
     /// Token requests sent alone, not yet counted in the store.
@@ -345,6 +347,7 @@ impl Coordinator {
             wanted: None,
             refused: None,
             generation: 0,
+            day: None,
             unsynced_tokens: false,
             unsynced_requests: 0,
             unflushed_calls: 0,
@@ -387,6 +390,11 @@ impl Coordinator {
     /// The generation of the record the held tokens belong to.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The fleet's counts for the quota day, as last read from or written to the record.
+    pub fn day(&self) -> Option<QuotaDay> {
+        self.day
     }
 
     /// What the coordinator is doing.
@@ -546,6 +554,7 @@ impl Coordinator {
             (Phase::Reserving { lease, base, grant }, StoreAnswer::Written) => {
                 self.rejoin();
                 let reserved = self.next_record(now, &base, base.tokens.clone(), 1);
+                self.day = Some(reserved.day);
                 self.unflushed_calls = 0;
                 self.generation = reserved.generation;
                 let allowance = self.config.token_requests_per_day;
@@ -890,6 +899,7 @@ impl Coordinator {
             generation: 0,
             day: QuotaDay::starting(now),
         });
+        self.day = Some(record.day.current(now));
         if record
             .tokens
             .as_ref()

@@ -123,6 +123,23 @@ impl Budget {
         }
     }
 
+    /// Adopts the counts the processes sharing the credential recorded for the quota day
+    /// ending at `resets_at` (see [`fleet`](crate::fleet)): never below what this process
+    /// counted itself, and ignored for another day.
+    pub(crate) fn observe_fleet(
+        &mut self,
+        now: SystemTime,
+        resets_at: SystemTime,
+        calls: u64,
+        token_requests: u32,
+    ) {
+        self.roll(now);
+        if self.resets_at == Some(resets_at) {
+            self.used = self.used.max(calls);
+            self.token_requests = self.token_requests.max(token_requests);
+        }
+    }
+
     /// The gateway said the day's quota is spent: nothing more is sent before `until`.
     pub(crate) fn exhaust(&mut self, until: SystemTime) {
         self.exhausted_until = Some(until);

@@ -279,6 +279,15 @@ impl TokenManager {
         Ok(true)
     }
 
+    /// Takes the quota day's counts the processes sharing the credential recorded (the
+    /// [`fleet`](crate::fleet) record's `day`): the budget counts the fleet's token requests
+    /// and calls, never fewer than this process's own. A day other than the current one is
+    /// ignored.
+    pub fn observe_shared_day(&mut self, now: SystemTime, day: &crate::fleet::QuotaDay) {
+        self.budget
+            .observe_fleet(now, day.resets_at, day.calls, day.token_requests);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
