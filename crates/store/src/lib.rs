@@ -25,7 +25,7 @@ mod key;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use bearer_client_core::{FleetStore, StoreError, WriteOutcome};
-pub use file::FileStore;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
+pub use bearer_client_core::{FleetStore, StoreError, WriteOutcome};
+pub use file::FileStore;

@@ -1,33 +1,5 @@
-//! [`RedisStore`]: the fleet store of many hosts. Per credential, with `<key>` its
-//! [credential key](crate::key) (16 hex digits), in braces so that every key of one credential
-//! falls in one hash slot (Redis Cluster runs a script only on keys of one slot):
-//!
-//! - `bearer:{<key>}:record`: a hash, `generation` (decimal) and `data` (the [`Record`] as
-//!   JSON, or, with an [encryption key](RedisStore::with_encryption_key), base64 of a 24-byte
-//!   nonce followed by its XChaCha20-Poly1305 ciphertext);
-//! - `bearer:{<key>}:lease`: the renewal lease, a string holding the holder's id, set with
-//!   `NX PX <ttl>`, so that Redis itself ends the lease of a holder that died;
-//! - `bearer:{<key>}:day`: the quota day's counts in plain figures (`calls`, `token_requests`,
-//!   `resets_at` in seconds), for operators; it expires (`PEXPIREAT`) when the day resets;
-//! - `bearer:{<key>}:corrupt`: a record this store could not read back, set aside (kept 7
-//!   days);
-//! - `bearer:{<key>}:changed`: a pub/sub channel; each write publishes the new generation on
-//!   it, and each release publishes `released`, so that waiters wake at once.
-//!
-//! Each step is one Lua script (sent by its SHA1, `EVALSHA`, and in full when the server does
-//! not know it yet), so each is atomic: the lease is taken and the record read in one step, a
-//! write compares the generation (and that the lease is still the writer's) and stores in one
-//! step, and a release deletes the lease only if it is still the releaser's.
-//!
-//! A record that does not decode (not JSON, not a record, another credential's, or, with an
-//! encryption key, one that does not decrypt with it, including a record written without
-//! encryption) is renamed `bearer:{<key>}:corrupt`, only if it is still the record read, and
-//! reported through [`take_notice`](FleetStore::take_notice); the store then reads as empty,
-//! so that the next write can start the record again. It is renamed rather than left in place
-//! because a record left there would refuse every write expecting no record, and the client
-//! could never share its renewals again; it is not deleted, so that an operator can look at it.
-//! Processes configured with different encryption keys for one credential thus set each
-//! other's records aside in turn (each costing one token request): the notice says so.
+//! [`RedisStore`]: the fleet store of many hosts, a Redis server the processes share; the keys
+//! it uses and the scripts of its steps are described on the type.
 
 use crate::key::credential_key;
 use base64::Engine as _;
@@ -39,9 +11,9 @@ use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use redis::{Client, Connection, RedisError, Script};
 use std::fmt;
-use zeroize::Zeroize as _;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, UNIX_EPOCH};
+use zeroize::Zeroize as _;
 
 /// The default time to connect, and to wait for an answer to a command.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -119,7 +91,48 @@ return 0
 ";
 
 /// The fleet store of many hosts: a Redis server (or a cluster node) that the processes using
-/// one credential share. See the [module docs](self) for the keys and the scripts.
+/// one credential share.
+///
+/// # Keys
+///
+/// Per credential, with `<key>` 16 hex digits naming it (a hash of its token URL and client id,
+/// the same as the file store's), in braces so that every key of one credential falls in one
+/// hash slot (Redis Cluster runs a script only on keys of one slot):
+///
+/// - `bearer:{<key>}:record`: a hash, `generation` (decimal) and `data` (the [`Record`] as
+///   JSON, or, with an [encryption key](Self::with_encryption_key), base64 of a 24-byte
+///   nonce followed by its XChaCha20-Poly1305 ciphertext);
+/// - `bearer:{<key>}:lease`: the renewal lease, a string holding the holder's id, set with
+///   `NX PX <ttl>`, so that Redis itself ends the lease of a holder that died;
+/// - `bearer:{<key>}:day`: the quota day's counts in plain figures (`calls`, `token_requests`,
+///   `resets_at` in seconds), for operators; it expires (`PEXPIREAT`) when the day resets;
+/// - `bearer:{<key>}:corrupt`: a record this store could not read back, set aside (kept 7
+///   days);
+/// - `bearer:{<key>}:changed`: a pub/sub channel; each write publishes the new generation on
+///   it, and each release publishes `released`, so that waiters wake at once.
+///
+/// # Steps
+///
+/// Each step is one Lua script (sent by its SHA1, `EVALSHA`, and in full when the server does
+/// not know it yet), so each is atomic: the lease is taken and the record read in one step, a
+/// write compares the generation (and that the lease is still the writer's) and stores in one
+/// step, and a release deletes the lease only if it is still the releaser's.
+///
+/// # Unreadable records
+///
+/// A record that does not decode (not JSON, not a record, another credential's, or, with an
+/// encryption key, one that does not decrypt with it, including a record written without
+/// encryption) is renamed `bearer:{<key>}:corrupt`, only if it is still the record read, and
+/// reported through [`take_notice`](FleetStore::take_notice); the store then reads as empty,
+/// so that the next write can start the record again. It is renamed rather than left in place
+/// because a record left there would refuse every write expecting no record, and the client
+/// could never share its renewals again; it is not deleted, so that an operator can look at it.
+/// Processes configured with different encryption keys for one credential thus set each
+/// other's records aside in turn (each costing one token request): the notice says so. Turning
+/// encryption on sets the plaintext record aside once, for the same reason (a sealed store
+/// accepts only records it can authenticate).
+///
+/// # Connections
 ///
 /// Opening it does not connect: the first call does, with the connect time-out, and each call
 /// waits at most the response time-out for its answer (2 s each by default). Any failure is
@@ -198,7 +211,10 @@ fn store_error(step: &'static str, error: &RedisError) -> StoreError {
         "connection dropped".to_owned()
     } else if let Some(code) = error.code() {
         // The server's error code only (`NOPERM`, `READONLY`, `WRONGTYPE`...).
-        format!("the server answered {}", code.replace(|c: char| !c.is_ascii_alphanumeric(), ""))
+        format!(
+            "the server answered {}",
+            code.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        )
     } else {
         format!("{:?} error", error.kind())
     };
@@ -287,7 +303,7 @@ impl RedisStore {
     /// Encrypts the records at rest with `key` (XChaCha20-Poly1305, a random nonce per write,
     /// the credential key as associated data, so a record cannot be moved to another
     /// credential's key). Every process sharing the credential must use the same key; a record
-    /// that does not decrypt is set aside (see the [module docs](self)). The key is kept only
+    /// that does not decrypt is set aside (see [`RedisStore`]). The key is kept only
     /// inside the cipher (wiped when the store is dropped) and never printed; the copy passed
     /// in is wiped, the caller should wipe its own.
     pub fn with_encryption_key(mut self, mut key: [u8; 32]) -> Self {
@@ -391,18 +407,18 @@ impl RedisStore {
                             aad: keys.credential.as_bytes(),
                         },
                     )
-                    .map_err(|_| {
-                        "does not decrypt with this store's key (another key, or altered)"
-                    })?
+                    .map_err(
+                        |_| "does not decrypt with this store's key (another key, or altered)",
+                    )?
             }
         };
-        let record: Record = serde_json::from_slice(&json).map_err(|error| match error.classify()
-        {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                "is not JSON"
-            }
-            _ => "is not a record",
-        })?;
+        let record: Record =
+            serde_json::from_slice(&json).map_err(|error| match error.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    "is not JSON"
+                }
+                _ => "is not a record",
+            })?;
         if record
             .tokens
             .as_ref()
@@ -429,11 +445,11 @@ impl RedisStore {
         if generation.is_none() && data.is_none() {
             return Ok(None);
         }
-        let problem =
-            match self.open_data(keys, credential, generation.as_deref(), data.as_deref()) {
-                Ok(record) => return Ok(Some(record)),
-                Err(problem) => problem,
-            };
+        let problem = match self.open_data(keys, credential, generation.as_deref(), data.as_deref())
+        {
+            Ok(record) => return Ok(Some(record)),
+            Err(problem) => problem,
+        };
         let set_aside: i64 = self.with_connection(step, |connection| {
             self.set_aside
                 .key(&keys.record)
@@ -562,7 +578,11 @@ impl FleetStore for RedisStore {
         // would otherwise be missed until the time-out.
         let mut listener = self.connect().map_err(|error| store_error(STEP, &error))?;
         listener
-            .send_packed_command(&redis::cmd("SUBSCRIBE").arg(&keys.channel).get_packed_command())
+            .send_packed_command(
+                &redis::cmd("SUBSCRIBE")
+                    .arg(&keys.channel)
+                    .get_packed_command(),
+            )
             .and_then(|()| listener.recv_response())
             .map_err(|error| store_error(STEP, &error))?;
         let (current, pttl): (String, i64) = self.with_connection(STEP, |connection| {
@@ -634,7 +654,13 @@ mod tests {
 
     #[test]
     fn a_bad_url_is_an_error_that_does_not_repeat_it() {
-        let error = RedisStore::open("nonsense://hunter2secret@x").unwrap_err();
-        assert!(!error.to_string().contains("hunter2secret"), "{error}");
+        for url in [
+            "nonsense://hunter2secret@x",
+            "rediss://:hunter2secret@127.0.0.1/0",
+        ] {
+            let error = RedisStore::open(url).unwrap_err();
+            assert!(!error.to_string().contains("hunter2secret"), "{error}");
+            assert!(!format!("{error:?}").contains("hunter2secret"), "{error:?}");
+        }
     }
 }
