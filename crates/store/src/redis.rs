@@ -116,7 +116,9 @@ return 0
 /// Each step is one Lua script (sent by its SHA1, `EVALSHA`, and in full when the server does
 /// not know it yet), so each is atomic: the lease is taken and the record read in one step, a
 /// write compares the generation (and that the lease is still the writer's) and stores in one
-/// step, and a release deletes the lease only if it is still the releaser's.
+/// step, and a release deletes the lease only if it is still the releaser's. Taking a lease
+/// one already holds wins it again and restarts its ttl, so that a call retried after its
+/// answer was lost does not leave the caller waiting on its own lease.
 ///
 /// # Unreadable records
 ///
@@ -135,8 +137,9 @@ return 0
 /// # Connections
 ///
 /// Opening it does not connect: the first call does, with the connect time-out, and each call
-/// waits at most the response time-out for its answer (2 s each by default). Any failure is
-/// an `Err` (the client then works alone and reports it); the connection is dropped and the
+/// waits at most the response time-out for its answer (2 s each by default), so a call to a
+/// server that stops answering fails after one connect and one answer time-out at most (a
+/// wait: two of each, for its own connection and the shared one). Any failure is an `Err` (the client then works alone and reports it); the connection is dropped and the
 /// next call connects again. [`wait`](FleetStore::wait) uses a connection of its own for the
 /// notification it waits for.
 ///
@@ -509,7 +512,9 @@ impl FleetStore for RedisStore {
             LeaseOutcome::Won
         } else {
             LeaseOutcome::Held {
-                remaining: Duration::from_millis(u64::try_from(pttl).unwrap_or(0)),
+                // -1: a lease set without an expiry (not by this store): say the whole ttl,
+                // as for a lease whose end the store cannot tell.
+                remaining: u64::try_from(pttl).map_or(ttl, Duration::from_millis),
             }
         };
         Ok((record, outcome))
@@ -572,7 +577,8 @@ impl FleetStore for RedisStore {
         timeout: Duration,
     ) -> Result<(), StoreError> {
         const STEP: &str = "wait for a change";
-        let deadline = Instant::now() + timeout;
+        // `None`: further than an `Instant` reaches (a time-out of `Duration::MAX`).
+        let deadline = Instant::now().checked_add(timeout);
         let keys = Keys::of(credential);
         // Subscribe first, then look: a change made between the look and the subscription
         // would otherwise be missed until the time-out.
@@ -591,15 +597,24 @@ impl FleetStore for RedisStore {
                 .key(&keys.lease)
                 .invoke(connection)
         })?;
-        if current != generation.to_string() || pttl < 0 {
+        // PTTL: -2 when there is no lease, -1 for one without an expiry (not set by this store).
+        if current != generation.to_string() || pttl == -2 {
             // Changed already, or no lease (none, or expired): nothing to wait for.
             return Ok(());
         }
         // Redis says nothing when a lease expires: wake when it would have (and a little
         // after), and let the caller look again.
-        let lease_ends = Instant::now() + Duration::from_millis(u64::try_from(pttl).unwrap_or(0));
-        let until = deadline.min(lease_ends + Duration::from_millis(10));
-        let remaining = until.saturating_duration_since(Instant::now());
+        let lease_ends = u64::try_from(pttl)
+            .ok()
+            .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms + 10)));
+        let until = match (deadline, lease_ends) {
+            (Some(deadline), Some(lease_ends)) => Some(deadline.min(lease_ends)),
+            (one, other) => one.or(other),
+        };
+        // No end at all (no time-out, a lease that never expires): a day, then look again.
+        let remaining = until.map_or(Duration::from_secs(86_400), |until| {
+            until.saturating_duration_since(Instant::now())
+        });
         if remaining.is_zero() {
             return Ok(());
         }
