@@ -164,6 +164,9 @@ fn record(generation: u64, access: &str) -> Record {
 
 const TTL: Duration = Duration::from_secs(30);
 
+/// One of the store's steps, its answer dropped.
+type Step<'a> = dyn Fn() -> Result<(), bearer_store::StoreError> + 'a;
+
 #[test]
 #[ignore = "needs redis-server (apt-get install redis-server)"]
 fn writes_are_fenced_by_the_generation_and_the_lease() {
@@ -504,7 +507,7 @@ fn a_store_that_stops_answering_is_an_error_never_a_hang() {
     store.write(&c, 0, None, &record(1, "a")).unwrap();
     let bound = Duration::from_secs(2);
     let every_step = |store: &RedisStore| {
-        let steps: [(&str, &dyn Fn() -> Result<(), bearer_store::StoreError>); 5] = [
+        let steps: [(&str, &Step); 5] = [
             ("read", &|| store.read(&c).map(drop)),
             ("take_lease", &|| {
                 store.take_lease(&c, LeaseId(1), TTL).map(drop)
