@@ -2,14 +2,101 @@
 //! loopback: each is a `fleet-worker` (src/bin/fleet-worker.rs), ureq and hyper mixed, driven
 //! line by line so that the test orders every step (no sleeps: the sandbox's clock and the
 //! workers' clocks are moved together; a held answer pins a process mid-request).
+//!
+//! The file store's tests always run. The Redis store's start a throwaway `redis-server` (a
+//! free loopback port, no persistence) and are ignored without one: run them with
+//! `cargo test -p bearer-sim --test fleet_processes -- --include-ignored` after
+//! `apt-get install redis-server`; run so without the program, they fail saying so.
 
 use bearer_sandbox::{AppKeys, FaultTarget, PlanLimits, Sandbox, SandboxConfig};
 use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 const HOUR: u64 = 3600;
+
+const NEEDS_REDIS: &str = "needs redis-server (apt-get install redis-server)";
+
+/// A throwaway `redis-server` on a free loopback port, without persistence; killed when
+/// dropped.
+struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("a free port")
+                .port();
+            if let Some(server) = RedisServer::start_on(port) {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on a free port");
+    }
+
+    fn start_on(port: u16) -> Option<RedisServer> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{NEEDS_REDIS}: {error}"));
+        let mut server = RedisServer { child, port };
+        // Start-up: a bounded number of short retries until it answers.
+        for _ in 0..200 {
+            if server.answers_ping() {
+                return Some(server);
+            }
+            if server.child.try_wait().ok().flatten().is_some() {
+                return None; // the port was taken meanwhile
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    fn answers_ping(&self) -> bool {
+        use std::io::Read as _;
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+        let mut answer = [0; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut answer).is_ok()
+            && &answer == b"+PONG\r\n"
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port, empty.
+    fn restart(&mut self) {
+        self.stop();
+        let again = RedisServer::start_on(self.port).expect("redis-server starts again");
+        *self = again;
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
 
 /// The sandbox and an application, on the system clock plus what the test advances.
 struct Fleet {
@@ -21,6 +108,10 @@ struct Fleet {
 }
 
 impl Fleet {
+    fn with_redis(server: &RedisServer) -> Fleet {
+        Fleet::new(server.url(), None)
+    }
+
     fn with_file_store() -> Fleet {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = format!("file:{}", dir.path().display());
@@ -58,6 +149,9 @@ impl Fleet {
             .env("BEARER_STORE", &self.store)
             .env("WORKER_TRANSPORT", transport)
             .env("WORKER_CLOCK_OFFSET_MS", offset)
+            // A lease of 3 s: how long the others wait for a holder that died (Redis expires
+            // it; a file lock is dropped at once).
+            .env("WORKER_TOKEN_TIMEOUT_MS", "1000")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -161,9 +255,7 @@ fn corrupt_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-#[test]
-fn ten_runs_in_a_row_send_one_token_request() {
-    let fleet = Fleet::with_file_store();
+fn ten_runs_in_a_row_send_one_token_request(fleet: &Fleet) {
     for run in 0..10 {
         let mut worker = fleet.worker(if run % 2 == 0 { "ureq" } else { "hyper" });
         worker.send("call");
@@ -178,9 +270,7 @@ fn ten_runs_in_a_row_send_one_token_request() {
     assert_eq!(counters.api_calls, 10);
 }
 
-#[test]
-fn six_processes_renew_once_per_lifetime_and_fetch_once_in_all() {
-    let fleet = Fleet::with_file_store();
+fn six_processes_renew_once_per_lifetime_and_fetch_once_in_all(fleet: &Fleet) {
     let mut workers = fleet.workers(6);
     let lifetimes = 4;
     for lifetime in 0..lifetimes {
@@ -211,9 +301,7 @@ fn six_processes_renew_once_per_lifetime_and_fetch_once_in_all() {
     }
 }
 
-#[test]
-fn the_fleet_takes_over_from_a_process_killed_during_its_renewal() {
-    let fleet = Fleet::with_file_store();
+fn the_fleet_takes_over_from_a_process_killed_during_its_renewal(fleet: &Fleet) {
     let mut workers = fleet.workers(4);
     all_call(&mut workers);
     fleet.advance(&mut workers, HOUR);
@@ -226,7 +314,8 @@ fn the_fleet_takes_over_from_a_process_killed_during_its_renewal() {
     doomed.child.kill().expect("kill -9");
     doomed.child.wait().expect("reaped");
     drop(hold);
-    // The others take over at once (the operating system dropped the dead holder's lock).
+    // The others take over: at once from a file lock (the operating system drops a dead
+    // holder's), after the lease's time to live from Redis.
     all_call(&mut workers);
     all_call(&mut workers);
     let counters = fleet.sandbox.counters();
@@ -278,4 +367,75 @@ fn a_corrupt_record_is_set_aside_and_the_fleet_goes_on() {
         events.contains("set aside"),
         "the recovery is reported: {events}"
     );
+}
+
+#[test]
+fn file_store_ten_runs_in_a_row_send_one_token_request() {
+    ten_runs_in_a_row_send_one_token_request(&Fleet::with_file_store());
+}
+
+#[test]
+fn file_store_six_processes_renew_once_per_lifetime() {
+    six_processes_renew_once_per_lifetime_and_fetch_once_in_all(&Fleet::with_file_store());
+}
+
+#[test]
+fn file_store_takes_over_from_a_killed_renewer() {
+    the_fleet_takes_over_from_a_process_killed_during_its_renewal(&Fleet::with_file_store());
+}
+
+#[test]
+#[ignore = "needs redis-server (apt-get install redis-server)"]
+fn redis_ten_runs_in_a_row_send_one_token_request() {
+    let server = RedisServer::start();
+    ten_runs_in_a_row_send_one_token_request(&Fleet::with_redis(&server));
+}
+
+#[test]
+#[ignore = "needs redis-server (apt-get install redis-server)"]
+fn redis_six_processes_renew_once_per_lifetime() {
+    let server = RedisServer::start();
+    six_processes_renew_once_per_lifetime_and_fetch_once_in_all(&Fleet::with_redis(&server));
+}
+
+#[test]
+#[ignore = "needs redis-server (apt-get install redis-server)"]
+fn redis_takes_over_from_a_killed_renewer() {
+    let server = RedisServer::start();
+    the_fleet_takes_over_from_a_process_killed_during_its_renewal(&Fleet::with_redis(&server));
+}
+
+#[test]
+#[ignore = "needs redis-server (apt-get install redis-server)"]
+fn redis_stopped_and_restarted_mid_run_fails_no_call() {
+    let mut server = RedisServer::start();
+    let fleet = Fleet::with_redis(&server);
+    let mut workers = fleet.workers(4);
+    all_call(&mut workers);
+    // Redis goes away: every process renews alone, and no call fails.
+    server.stop();
+    fleet.advance(&mut workers, HOUR);
+    all_call(&mut workers);
+    all_call(&mut workers);
+    let alone = fleet.sandbox.counters();
+    // Back, empty: the processes write back what they did alone and share again.
+    server.restart();
+    fleet.advance(&mut workers, HOUR);
+    all_call(&mut workers);
+    all_call(&mut workers);
+    fleet.advance(&mut workers, HOUR);
+    all_call(&mut workers);
+    let after = fleet.sandbox.counters();
+    // Two renewals: one token request each once shared again, and at most one more while
+    // the processes that renewed alone write back and adopt.
+    assert!(
+        after.token_requests - alone.token_requests <= 3,
+        "sharing again after the outage: {after:?}"
+    );
+    let events: String = workers.into_iter().map(Worker::finish).collect();
+    assert!(
+        events.contains("Degraded"),
+        "the outage is reported: {events}"
+    );
+    assert!(events.contains("Rejoined"), "and the return: {events}");
 }

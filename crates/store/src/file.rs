@@ -28,7 +28,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const MAX_RECORD_BYTES: u64 = 64 * 1024;
 
 /// The fleet store of one host: a directory of small files, one record and one lease per
-/// credential. See the [module docs](self) for the files and how they are replaced and locked.
+/// credential: `<key>.json` (the record, replaced atomically), `<key>.lease` (locked while one
+/// process renews; the operating system drops the lock of a process that dies) and `<key>.lock`
+/// (held for a compare-and-swap write).
 ///
 /// ```
 /// use bearer_store::{FileStore, FleetStore};

@@ -4,6 +4,9 @@
 //!
 //! - [`FileStore`]: one host (command-line tools, cron jobs, several workers): a JSON file per
 //!   credential, replaced atomically, and a lock file held while one process renews.
+//! - `RedisStore` (feature `redis`): a fleet of hosts sharing a Redis server: a hash per
+//!   credential written by compare-and-swap scripts, a lease Redis expires itself, waiters
+//!   woken by pub/sub, and optionally the tokens encrypted at rest.
 //!
 //! Each implements [`FleetStore`], which a client takes with its builder's `fleet_store`:
 //!
@@ -19,8 +22,12 @@
 
 mod file;
 mod key;
+#[cfg(feature = "redis")]
+mod redis;
 mod spec;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
 pub use bearer_client_core::{FleetStore, StoreError, WriteOutcome};
 pub use file::FileStore;
 pub use spec::{SpecError, StoreSpec};

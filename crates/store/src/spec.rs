@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 /// A fleet store named by a string: `file:` (the user's cache directory), `file:DIR`, or
-/// `redis://HOST:PORT/DB` (also `rediss://` and `redis+unix://`).
+/// `redis://[USER][:PASSWORD]@HOST[:PORT][/DB]` (also `redis+unix:///PATH?db=N`).
 ///
 /// ```
 /// use bearer_store::StoreSpec;
@@ -51,7 +51,7 @@ impl FromStr for StoreSpec {
         if let Some(dir) = spec.strip_prefix("file:") {
             return Ok(Self::File((!dir.is_empty()).then(|| PathBuf::from(dir))));
         }
-        if ["redis://", "rediss://", "redis+unix://"]
+        if ["redis://", "redis+unix://"]
             .iter()
             .any(|scheme| spec.starts_with(scheme))
         {
@@ -69,6 +69,9 @@ impl StoreSpec {
         match self {
             Self::File(None) => Ok(Arc::new(crate::FileStore::in_cache_dir()?)),
             Self::File(Some(dir)) => Ok(Arc::new(crate::FileStore::new(dir)?)),
+            #[cfg(feature = "redis")]
+            Self::Redis(url) => Ok(Arc::new(crate::RedisStore::open(url)?)),
+            #[cfg(not(feature = "redis"))]
             Self::Redis(_) => Err("a Redis store needs bearer-store's `redis` feature".into()),
         }
     }

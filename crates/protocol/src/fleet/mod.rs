@@ -621,8 +621,9 @@ impl Coordinator {
             }
             (Phase::Reconciling { base, ours }, StoreAnswer::Written) => {
                 self.rejoin();
-                if !ours {
-                    self.tokens = base.tokens.clone();
+                if !ours && base.tokens.is_some() {
+                    // The fleet's tokens, not those obtained alone: the caller takes them too.
+                    self.adopt(base.clone());
                 }
                 self.generation = base.generation.saturating_add(1);
                 self.unsynced_tokens = false;

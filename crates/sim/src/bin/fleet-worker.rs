@@ -4,8 +4,8 @@
 //!
 //! Configured by `BEARER_TOKEN_URL`, `BEARER_CLIENT_ID`, `BEARER_CLIENT_SECRET`,
 //! `BEARER_API_URL`, `BEARER_STORE` (`file:DIR` or `redis://…`), `WORKER_TRANSPORT` (`ureq` or
-//! `hyper`) and `WORKER_CLOCK_OFFSET_MS` (how far the sandbox's clock runs ahead of the system
-//! clock). Commands, one per line, each answered by one line on stdout:
+//! `hyper`), `WORKER_CLOCK_OFFSET_MS` (how far the sandbox's clock runs ahead of the system
+//! clock) and optionally `WORKER_TOKEN_TIMEOUT_MS` (the token request time-out). Commands, one per line, each answered by one line on stdout:
 //!
 //! - `call`: one API call; answers `200`, another status, or `error: …`;
 //! - `advance SECONDS`: moves this process's clock, as the test moves the sandbox's; `ok`;
@@ -37,12 +37,17 @@ fn on_event(event: &ClientEvent) {
 }
 
 fn client(clock: SandboxClock) -> Result<Client, Failure> {
-    let config = Config::builder(
+    let mut config = Config::builder(
         var("BEARER_TOKEN_URL")?,
         var("BEARER_CLIENT_ID")?,
         var("BEARER_CLIENT_SECRET")?,
-    )
-    .build()?;
+    );
+    if let Ok(ms) = var("WORKER_TOKEN_TIMEOUT_MS") {
+        // The fleet's lease outlasts a token request by 2 s: a short one bounds how long the
+        // others wait for a process that died holding it (Redis expires the lease).
+        config = config.token_request_timeout(Duration::from_millis(ms.parse()?));
+    }
+    let config = config.build()?;
     let store = var("BEARER_STORE")?.parse::<StoreSpec>()?.open()?;
     Ok(match var("WORKER_TRANSPORT")?.as_str() {
         "ureq" => Client::Ureq(
