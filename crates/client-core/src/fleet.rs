@@ -11,7 +11,7 @@ use crate::delivery::Events;
 use crate::events::{ClientEvent, StoreOperation};
 use crate::fleet_store::{FleetStore, WriteOutcome};
 use bearer_protocol::fleet::{Coordinator, Event as FleetEvent, FleetConfig, Step, StoreAnswer};
-use bearer_protocol::{Config, Credential};
+use bearer_protocol::{AccessToken, Config, Credential};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -25,6 +25,10 @@ pub(crate) struct Fleet {
     credential: Credential,
     coordinator: Mutex<Coordinator>,
     calls: AtomicU64,
+    /// The machine's token request outstanding (its number), and the access token it was
+    /// asked for to replace: a request that reaches the fleet after another caller's round
+    /// replaced that token is given back, not sent.
+    asked: Mutex<Option<(u64, Option<AccessToken>)>>,
 }
 
 /// How a round of store steps ended.
@@ -65,7 +69,24 @@ impl Fleet {
             coordinator: Mutex::new(Coordinator::new(credential.clone(), fleet_config, seed)),
             credential,
             calls: AtomicU64::new(0),
+            asked: Mutex::new(None),
         }
+    }
+
+    /// Notes that the machine asked for the token request `number` while holding `held`.
+    pub(crate) fn asked(&self, number: u64, held: Option<AccessToken>) {
+        *self.asked.lock().unwrap_or_else(PoisonError::into_inner) = Some((number, held));
+    }
+
+    /// The access token request `number` was asked for to replace, if it was noted (the
+    /// outer `None`: it was not).
+    pub(crate) fn replacing(&self, number: u64) -> Option<Option<AccessToken>> {
+        self.asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(asked, _)| *asked == number)
+            .map(|(_, held)| held.clone())
     }
 
     /// The coordinator, locked.

@@ -22,8 +22,9 @@ use crate::fleet_store::FleetStore;
 use crate::store::TokenStore;
 use bearer_protocol::fleet::{Coordinator, TokenOutcome};
 use bearer_protocol::{
-    ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step, StoredTokens,
-    TokenManager, TokenRequest, TransportFailure, TransportFailureKind, Wait, WaitCause,
+    AccessToken, ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step,
+    StoredTokens, TokenManager, TokenRequest, TransportFailure, TransportFailureKind, Wait,
+    WaitCause,
 };
 use http::{HeaderMap, StatusCode};
 use std::fmt;
@@ -207,7 +208,13 @@ impl TokenState {
         let next = match step {
             Step::Authorized(bearer) => Ok(Next::Authorized(bearer)),
             Step::Fail(error) => Err(error.into()),
-            Step::Fetch(request) => self.plan_fetch(machine, request, now, waited),
+            Step::Fetch(request) => {
+                if let Some(fleet) = &self.fleet {
+                    let held = machine.tokens().map(|t| t.access_token);
+                    fleet.asked(request.id().number(), held);
+                }
+                self.plan_fetch(machine, request, now, waited)
+            }
             Step::Wait(wait) => self.plan_wait(wait, now, waited),
         };
         self.drain(machine);
@@ -298,7 +305,21 @@ impl TokenState {
     /// what another process wrote and should be asked again.
     fn share(&self, fleet: &Fleet, request: TokenRequest) -> Option<TokenRequest> {
         let mut coordinator = fleet.lock();
-        let replacing = self.machine().tokens().map(|t| t.access_token);
+        let replacing = {
+            let mut machine = self.machine();
+            let held = machine.tokens().map(|t| t.access_token);
+            let asked = fleet.replacing(request.id().number());
+            let same = |a: &Option<AccessToken>, b: &Option<AccessToken>| {
+                a.as_ref().map(AccessToken::expose) == b.as_ref().map(AccessToken::expose)
+            };
+            if asked.is_some_and(|asked| !same(&asked, &held)) {
+                // Another caller's round replaced the token meanwhile: ask the machine again.
+                machine.handle_token_unsent(self.clock.now(), request.into_parts().0);
+                self.drain(&mut machine);
+                return None;
+            }
+            held
+        };
         coordinator.renew(replacing.as_ref());
         let mut pending = Some(request);
         let round = fleet.advance(&mut coordinator, &*self.clock, &self.events, || {

@@ -36,6 +36,10 @@ use http::Request;
 use http::header::AUTHORIZATION;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod fleet_day;
+
+pub use fleet_day::{FleetDay, FleetDayReport, MemoryStore, run_fleet_day};
+
 const DAY: Duration = Duration::from_secs(86_400);
 const HOST: &str = "https://api.example.com";
 

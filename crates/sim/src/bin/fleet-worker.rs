@@ -8,6 +8,8 @@
 //! clock) and optionally `WORKER_TOKEN_TIMEOUT_MS` (the token request time-out). Commands, one per line, each answered by one line on stdout:
 //!
 //! - `call`: one API call; answers `200`, another status, or `error: …`;
+//! - `storm THREADS`: that many calls at once, one per thread; answers
+//!   `failed=F slowest_us=T`;
 //! - `advance SECONDS`: moves this process's clock, as the test moves the sandbox's; `ok`;
 //! - `quit`.
 //!
@@ -89,6 +91,35 @@ fn call(client: &Client, url: &str) -> String {
     }
 }
 
+/// `threads` calls at the same moment, one per thread; answers `failed=F slowest_us=T`, the
+/// calls that did not get a 200 and the longest any of them took.
+fn storm(client: &Client, url: &str, threads: usize) -> String {
+    let start = std::sync::Barrier::new(threads);
+    let outcomes: Vec<(bool, Duration)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    let began = std::time::Instant::now();
+                    let ok = call(client, url) == "200";
+                    (ok, began.elapsed())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or((false, Duration::ZERO)))
+            .collect()
+    });
+    let failed = outcomes.iter().filter(|(ok, _)| !ok).count();
+    let slowest = outcomes
+        .iter()
+        .map(|(_, took)| *took)
+        .max()
+        .unwrap_or_default();
+    format!("failed={failed} slowest_us={}", slowest.as_micros())
+}
+
 fn run() -> Result<(), Failure> {
     let clock = SandboxClock::system();
     clock.advance(Duration::from_millis(
@@ -101,6 +132,7 @@ fn run() -> Result<(), Failure> {
         let line = line?;
         let answer = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["call"] => call(&client, &api_url),
+            ["storm", threads] => storm(&client, &api_url, threads.parse()?),
             ["advance", seconds] => {
                 clock.advance(Duration::from_secs(seconds.parse()?));
                 "ok".to_owned()
