@@ -9,7 +9,7 @@ use bearer_client_core::{
 };
 use bearer_protocol::Credential;
 use bearer_protocol::fleet::{LeaseId, LeaseOutcome, Record};
-use bearer_sandbox::{PlanLimits, Provider, ProviderConfig, SandboxClock};
+use bearer_sandbox::{AppKeys, PlanLimits, Provider, ProviderConfig, SandboxClock};
 use http::Request;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -78,23 +78,10 @@ pub fn run_fleet_day(day: &FleetDay) -> FleetDayReport {
     let keys = provider
         .create_app(None)
         .expect("a new provider creates an application");
-    let store: Arc<MemoryStore> = Arc::new(MemoryStore::new(clock.clone()));
+    let store: Arc<dyn FleetStore> = Arc::new(MemoryStore::new(clock.clone()));
     let launch = |seed: u64| -> TokenState {
-        let config = bearer_protocol::Config::builder(
-            format!("{HOST}{TOKEN_PATH}"),
-            keys.client_id.as_str(),
-            keys.client_secret.as_str(),
-        )
-        .seed(seed)
-        .build()
-        .expect("the provider's keys make a valid configuration");
-        let mut settings = Settings::new(config, "bearer-sim");
-        settings.clock = Arc::new(clock.clone());
-        if day.shared {
-            settings.fleet_store = Some(Arc::clone(&store) as Arc<dyn FleetStore>);
-        }
-        let Checked { state, .. } = settings.check().expect("valid settings");
-        state.load()
+        let store = day.shared.then(|| Arc::clone(&store));
+        client_state(&keys, &clock, store, seed)
     };
     let api_request = || {
         Request::builder()
@@ -142,9 +129,32 @@ pub fn run_fleet_day(day: &FleetDay) -> FleetDayReport {
     report
 }
 
+/// A client's token state for the application `keys` of a [`Provider`], on `clock`, sharing
+/// `store` if given; `seed` draws its jitter.
+pub fn client_state(
+    keys: &AppKeys,
+    clock: &SandboxClock,
+    store: Option<Arc<dyn FleetStore>>,
+    seed: u64,
+) -> TokenState {
+    let config = bearer_protocol::Config::builder(
+        format!("{HOST}{TOKEN_PATH}"),
+        keys.client_id.as_str(),
+        keys.client_secret.as_str(),
+    )
+    .seed(seed)
+    .build()
+    .expect("the provider's keys make a valid configuration");
+    let mut settings = Settings::new(config, "bearer-sim");
+    settings.clock = Arc::new(clock.clone());
+    settings.fleet_store = store;
+    let Checked { state, .. } = settings.check().expect("valid settings");
+    state.load()
+}
+
 /// One API call through `state`, sending its token requests to `provider`; whether it got a
 /// 2xx. Single-threaded: no caller ever waits for another's token request.
-fn call(
+pub fn call(
     state: &TokenState,
     provider: &mut Provider,
     clock: &SandboxClock,

@@ -38,7 +38,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod fleet_day;
 
-pub use fleet_day::{FleetDay, FleetDayReport, MemoryStore, run_fleet_day};
+pub use fleet_day::{FleetDay, FleetDayReport, MemoryStore, call, client_state, run_fleet_day};
 
 const DAY: Duration = Duration::from_secs(86_400);
 const HOST: &str = "https://api.example.com";
