@@ -31,7 +31,8 @@ Exit codes:
   1  another failure (the message says what)
   2  usage or configuration error
   3  the API answered 4xx or 5xx (the status on stderr, the body on stdout)
-  4  the client credentials were refused (bearer stays quiet until the secret changes, the quiet period ends, or `bearer logout`)
+  4  the client credentials were refused (no token request for 6 hours, unless the secret
+     changes or `bearer logout` is run)
   5  the day's call quota is spent (the reset time on stderr; nothing is sent before it)
   6  the provider could not be reached";
 

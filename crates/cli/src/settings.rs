@@ -11,10 +11,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long bearer stays quiet after the credentials were refused (unless the secret changes
-/// or `bearer logout` is run): a job run every minute with a revoked secret sends one token
-/// request an hour, not one a minute.
-pub const QUIET_PERIOD: Duration = Duration::from_secs(3600);
+/// How long bearer stays quiet after the credentials were refused, unless the secret changes
+/// or `bearer logout` is run: six hours, so that a job run every minute with a revoked secret
+/// sends at most 4 token requests a day (the plan accounts for 6), not one a minute.
+pub const QUIET_PERIOD: Duration = Duration::from_secs(6 * 3600);
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
