@@ -27,7 +27,7 @@ pub struct GlobalArgs {
     /// The profile to use (`default` when neither this nor BEARER_PROFILE is given).
     #[arg(long, global = true, env = "BEARER_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
-    /// The token endpoint, e.g. https://api.example.com/oauth2/token [env: BEARER_TOKEN_URL]
+    /// The token endpoint, e.g. `https://api.example.com/oauth2/token` [env: BEARER_TOKEN_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub token_url: Option<String>,
     /// The client id (API key) [env: BEARER_CLIENT_ID]

@@ -232,6 +232,69 @@ fn eight_concurrent_runs_on_an_empty_cache_send_one_token_request() {
     assert_eq!(world.sandbox.counters().api_calls, 4);
 }
 
+/// Starts `n` runs of `args` at once and checks that each succeeds.
+fn concurrently(world: &World, n: usize, args: &[&str]) {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            world
+                .cmd()
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("bearer starts")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("bearer ends");
+        world.check(output, args).ok();
+    }
+}
+
+#[test]
+fn concurrent_runs_after_expiry_renew_once() {
+    let world = World::new();
+    let url = world.sandbox.search_url("privacy");
+    world.run(world.cmd(), &["call", &url]).ok();
+    world.sandbox.advance(HOUR + Duration::from_secs(1));
+    concurrently(&world, 8, &["call", &url]);
+    let grants = world.sandbox.counters().token_requests_by_grant;
+    assert_eq!((grants.client_credentials, grants.refresh_token), (1, 1));
+}
+
+#[test]
+fn a_store_directory_keeps_the_cache_and_what_runs_remember() {
+    let world = World::new();
+    let dir = world.home.path().join("shared-cache");
+    let store = format!("file:{}", dir.display());
+    for _ in 0..2 {
+        let mut command = world.cmd();
+        command.env("BEARER_STORE", &store);
+        world.run(command, &["token"]).ok();
+    }
+    assert_eq!(world.token_requests(), 1);
+    let mut command = world.cmd_with_secret(WRONG_SECRET);
+    command.env("BEARER_STORE", &store);
+    world.run(command, &["logout"]).ok();
+    for _ in 0..2 {
+        let run = world.run(
+            world.cmd_with_secret(WRONG_SECRET),
+            &["--store", &store, "token"],
+        );
+        assert_eq!(run.code, CREDENTIALS_REFUSED);
+    }
+    assert_eq!(world.token_requests(), 2);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with(".hold.json")), "{names:?}");
+    assert!(
+        !world.cache_dir().join("bearer").exists(),
+        "nothing in the default cache"
+    );
+}
+
 #[test]
 fn after_expiry_one_refresh() {
     let world = World::new();
