@@ -44,6 +44,8 @@ over_both_transports! {
     a_new_client_starts_from_the_saved_tokens,
     a_failing_store_is_reported_and_the_tokens_still_used,
     bearer_hands_out_the_token_without_counting_a_call,
+    another_librarys_401_reported_renews_the_token_once,
+    an_invalidated_token_is_renewed_once,
     https_with_the_sandboxs_test_ca,
     https_refuses_a_server_whose_ca_is_not_trusted,
     a_certificate_that_is_not_pem_is_a_settings_error,
@@ -620,6 +622,59 @@ fn bearer_hands_out_the_token_without_counting_a_call(transport: Transport) {
     assert_eq!(client.budget().calls_used, 1, "the token request only");
     assert_eq!(setup.token_requests(), 1);
     assert_eq!(setup.api_calls(), 0);
+}
+
+/// A program calls through another HTTP library with `client.bearer()`; the sandbox revokes
+/// the token; that library sees the 401 and the program reports it: one renewal, and a report
+/// of the same old token again renews nothing.
+fn another_librarys_401_reported_renews_the_token_once(transport: Transport) {
+    let setup = Setup::new(transport);
+    let client = setup.client();
+    let other_library = ::ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let call = |bearer: &bearer_client::Bearer| {
+        other_library
+            .get(setup.sandbox.search_url("privacy"))
+            .header("authorization", bearer.header_value().to_str().unwrap())
+            .call()
+            .unwrap()
+    };
+    let first = client.bearer().unwrap();
+    assert_eq!(call(&first).status(), 200);
+    assert!(setup.revoke_access_token());
+    let refused = call(&first);
+    assert_eq!(refused.status(), 401);
+    let verdict = client.report(&first, refused.status(), refused.headers());
+    assert!(
+        matches!(verdict, bearer_client::protocol::ApiVerdict::Replay),
+        "{verdict:?}"
+    );
+    let renewed = client.bearer().unwrap();
+    assert!(!renewed.access_token().same_as(first.access_token()));
+    assert_eq!(call(&renewed).status(), 200);
+    // The old token reported again (a late answer of that library): nothing more.
+    let _ = client.report(&first, refused.status(), refused.headers());
+    let again = client.bearer().unwrap();
+    assert!(again.access_token().same_as(renewed.access_token()));
+    assert_eq!(setup.grants(), (1, 1), "one renewal, by refresh");
+}
+
+/// `invalidate` without an answer at hand: renewed once, and an invalidated older token
+/// changes nothing.
+fn an_invalidated_token_is_renewed_once(transport: Transport) {
+    let setup = Setup::new(transport);
+    let client = setup.client();
+    let first = client.bearer().unwrap();
+    client.invalidate(&first);
+    client.invalidate(&first);
+    let second = client.bearer().unwrap();
+    assert!(!second.access_token().same_as(first.access_token()));
+    client.invalidate(&first);
+    let third = client.bearer().unwrap();
+    assert!(third.access_token().same_as(second.access_token()));
+    assert_eq!(setup.token_requests(), 2);
 }
 
 fn https_with_the_sandboxs_test_ca(transport: Transport) {

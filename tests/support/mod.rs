@@ -277,6 +277,25 @@ impl Client {
         }
     }
 
+    pub fn report(
+        &self,
+        bearer: &Bearer,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+    ) -> bearer_client::protocol::ApiVerdict {
+        match self {
+            Client::Ureq(client) => client.report(bearer, status, headers),
+            Client::Hyper(client, _) => client.report(bearer, status, headers),
+        }
+    }
+
+    pub fn invalidate(&self, bearer: &Bearer) {
+        match self {
+            Client::Ureq(client) => client.invalidate(bearer),
+            Client::Hyper(client, _) => client.invalidate(bearer),
+        }
+    }
+
     pub fn tokens(&self) -> Option<StoredTokens> {
         match self {
             Client::Ureq(client) => client.tokens(),

@@ -11,11 +11,12 @@ use crate::settings::{
     project_dirs,
 };
 use bearer_store::{FleetStore, StoreSpec};
-use bearer_transport_ureq::bearer_protocol::{ClientAuth, Config, Credential};
-use bearer_transport_ureq::{Client, Clock as _};
+use bearer_transport_ureq::bearer_protocol::{ClientAuth, Credential};
+use bearer_transport_ureq::{Client, ClientEvent, Clock as _};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// What every command that talks to the provider starts from.
@@ -83,9 +84,11 @@ impl Run {
 
     /// Runs `f` with a client, unless a remembered refusal or spent quota says to send
     /// nothing; remembers what `f` ran into, and counts what it sent.
+    /// Runs `f` with a client on the cache; `api_call`: whether `f` makes an API call (for
+    /// this host's count of the day's calls).
     fn with_client<T>(
         &self,
-        before: impl FnOnce(&Config, &Cache) -> Result<(), Failure>,
+        api_call: bool,
         f: impl FnOnce(&Client) -> Result<T, Failure>,
     ) -> Result<T, Failure> {
         let config = self.resolved.config()?;
@@ -100,24 +103,29 @@ impl Run {
         if let Some(hold) = memory.hold(self.now(), secret) {
             return Err(hold.failure());
         }
-        before(&config, &cache)?;
-        let mut builder = Client::builder(config)
+        // This run's own token requests (the budget counts the fleet's, from the cache).
+        let sent = Arc::new(AtomicU64::new(0));
+        let verbose = self.verbose;
+        let counted = Arc::clone(&sent);
+        let client = Client::builder(config)
             .clock(self.clock)
-            .fleet_store(Arc::clone(&cache.store));
-        if self.verbose {
-            builder = builder.on_event(|event| eprintln!("bearer: {event}"));
-        }
-        let client = builder
+            .fleet_store(Arc::clone(&cache.store))
+            .on_event(move |event| {
+                if matches!(event, ClientEvent::TokenRequested { .. }) {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+                if verbose {
+                    eprintln!("bearer: {event}");
+                }
+            })
             .build()
             .map_err(|error| Failure::from_client(&error))?;
-        let start = client.budget();
         let outcome = f(&client);
         let end = client.budget();
-        let _ = memory.add_usage(
-            end.resets_at,
-            end.calls_used.saturating_sub(start.calls_used),
-            u64::from(end.token_requests.saturating_sub(start.token_requests)),
-        );
+        let token_requests = sent.load(Ordering::Relaxed);
+        // The API call of this run, if it makes one and got an answer.
+        let api_calls = u64::from(api_call && outcome.is_ok());
+        let _ = memory.add_usage(end.resets_at, api_calls + token_requests, token_requests);
         self.say(format_args!("{end}"));
         if let Err(failure) = &outcome
             && let Some(cause) = failure.hold
@@ -149,54 +157,29 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Marks the cached token as expired when it has less than `min_ttl` left, so that the next
-/// client renews it (with the refresh token, under the store's lease).
-fn expire_if_short(
-    store: &dyn FleetStore,
-    credential: &Credential,
-    now: SystemTime,
-    min_ttl: Duration,
-) -> Result<bool, Failure> {
-    let fail = |error: bearer_store::StoreError| {
-        Failure::other(format!("the token cache cannot be read: {error}"))
-    };
-    let Some(record) = store.read(credential).map_err(fail)? else {
-        return Ok(false);
-    };
-    let Some(tokens) = &record.tokens else {
-        return Ok(false);
-    };
-    if tokens.expires_at >= now + min_ttl || tokens.expires_at <= now {
-        return Ok(false);
-    }
-    let mut expired = record.clone();
-    expired.generation = record.generation + 1;
-    if let Some(tokens) = &mut expired.tokens {
-        tokens.expires_at = now;
-    }
-    store
-        .write(credential, record.generation, None, &expired)
-        .map_err(fail)?;
-    Ok(true)
-}
-
 fn token(run: &Run, args: &TokenArgs) -> Result<(), Failure> {
     let min_ttl = args.min_ttl.map(Duration::from_secs);
-    let bearer = run.with_client(
-        |config, cache| {
-            if let Some(min_ttl) = min_ttl
-                && expire_if_short(&*cache.store, &Credential::of(config), run.now(), min_ttl)?
-            {
-                run.say("the cached token has less than --min-ttl left: renewing it");
-            }
-            Ok(())
-        },
-        |client| {
+    let bearer = run.with_client(false, |client| {
+        let bearer = || {
             client
                 .bearer()
                 .map_err(|error| Failure::from_client(&error))
-        },
-    )?;
+        };
+        let held = bearer()?;
+        let left = held
+            .expires_at()
+            .duration_since(run.now())
+            .unwrap_or_default();
+        match min_ttl {
+            Some(min_ttl) if left < min_ttl => {
+                run.say("the cached token has less than --min-ttl left: renewing it");
+                // Renewed once, for every process sharing the cache.
+                client.invalidate(&held);
+                bearer()
+            }
+            _ => Ok(held),
+        }
+    })?;
     let now = run.now();
     let left = bearer.expires_at().duration_since(now).unwrap_or_default();
     if let Some(min_ttl) = min_ttl
@@ -325,14 +308,11 @@ fn request(run: &Run, args: &CallArgs) -> Result<http::Request<Vec<u8>>, Failure
 
 fn call(run: &Run, args: &CallArgs) -> Result<(), Failure> {
     let request = request(run, args)?;
-    let response = run.with_client(
-        |_, _| Ok(()),
-        |client| {
-            client
-                .send(request)
-                .map_err(|error| Failure::from_client(&error))
-        },
-    )?;
+    let response = run.with_client(true, |client| {
+        client
+            .send(request)
+            .map_err(|error| Failure::from_client(&error))
+    })?;
     let mut out = std::io::stdout().lock();
     let terminal = std::io::stdout().is_terminal();
     let status = response.status();

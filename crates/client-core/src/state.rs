@@ -433,6 +433,14 @@ impl TokenState {
         verdict
     }
 
+    /// Marks the token of `bearer` as no good: the next caller renews it, unless it was
+    /// already replaced (see [`TokenManager::invalidate`]).
+    pub fn invalidate(&self, bearer: &Bearer) {
+        let mut machine = self.machine();
+        machine.invalidate(self.clock.now(), bearer);
+        self.drain(&mut machine);
+    }
+
     /// Feeds a transport failure of an API call made with `bearer` (a call that never left is
     /// not counted against the quota).
     pub fn judge_failure(&self, bearer: &Bearer, failure: &TransportFailure) {

@@ -91,6 +91,27 @@ impl Client {
         self.shared.authorize(Purpose::Token)
     }
 
+    /// Tells the client what the API answered to a call made with `bearer` through another
+    /// library (its status and headers): the same judgement as the client's own calls — a 401
+    /// for the current token renews it once (never for a token already replaced), the
+    /// gateway's quota headers and over-QPS denials feed the budget and pacing. The answer
+    /// says whether that library should send the call again, and when.
+    pub fn report(
+        &self,
+        bearer: &Bearer,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+    ) -> bearer_protocol::ApiVerdict {
+        self.shared.state.judge(bearer, status, headers)
+    }
+
+    /// Marks the token of `bearer` as no good (for instance when a library that calls through
+    /// it saw it refused, without the answer at hand): the next call or
+    /// [`bearer`](Self::bearer) renews it, once, unless it was already replaced.
+    pub fn invalidate(&self, bearer: &Bearer) {
+        self.shared.state.invalidate(bearer);
+    }
+
     /// The quota budget now: calls used today, token requests against the plan's allowance,
     /// the reset time, the QPS limit.
     pub fn budget(&self) -> BudgetSnapshot {

@@ -167,6 +167,14 @@ impl TokenManager {
         }
     }
 
+    /// The token of `bearer` is no good (the API refused it through a library that is not
+    /// the client's, or the caller wants a fresh one): if it is still the one held, the next
+    /// poll renews it — once, within the governor, however often it is invalidated; an older
+    /// token (already replaced) changes nothing.
+    pub fn invalidate(&mut self, now: SystemTime, bearer: &Bearer) {
+        self.mark_stale(now, bearer);
+    }
+
     fn mark_stale(&mut self, now: SystemTime, bearer: &Bearer) {
         if bearer.generation == self.generation && self.held.is_some() {
             self.stale_since.get_or_insert(now);
