@@ -22,8 +22,9 @@ use std::time::Duration;
 /// The hyper-util client every request of a [`Client`](crate::Client) goes through.
 pub(crate) type HttpClient = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// Builds the client: HTTP/1.1 over TCP or rustls (ring), trusting the Mozilla roots, or only
-/// `extra_roots` when there are any.
+/// Builds the client: over rustls (ring), HTTP/2 when the server offers it by ALPN and
+/// HTTP/1.1 otherwise (plain HTTP is always HTTP/1.1: no prior knowledge), trusting the Mozilla
+/// roots, or only `extra_roots` when there are any.
 pub(crate) fn http_client(
     extra_roots: &[CertificateDer<'static>],
     connect_timeout: Duration,
@@ -56,7 +57,7 @@ pub(crate) fn http_client(
     let https = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
-        .enable_http1()
+        .enable_all_versions()
         .wrap_connector(tcp);
     Ok(HyperClient::builder(TokioExecutor::new()).build(https))
 }
