@@ -109,6 +109,10 @@ impl Builder {
         either!(self, b => b.root_certificates_pem(pem))
     }
 
+    pub fn proxy(self, url: &str) -> Self {
+        either!(self, b => b.proxy(url))
+    }
+
     pub fn shared_store(self, store: Arc<dyn TokenStore>) -> Self {
         either!(self, b => b.shared_store(store))
     }

@@ -42,6 +42,7 @@ mod fetch;
 mod fleet;
 mod fleet_store;
 mod http_settings;
+mod proxy;
 mod request;
 mod settings;
 mod state;
@@ -59,6 +60,7 @@ pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
 pub use fleet_store::{FleetStore, WriteOutcome};
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
+pub use proxy::{Proxies, Proxy, ProxySetting, ProxySource};
 pub use request::{challenge, get_request, target, with_bearer};
 pub use settings::{
     Checked, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,

@@ -72,7 +72,8 @@ impl ClientBuilder {
     /// With [`proactive_renewal`](Self::proactive_renewal), it must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client, Error> {
         let Checked { http, state } = self.settings.check()?;
-        let client = net::http_client(&http.root_certificates, http.connect_timeout)?;
+        let client =
+            net::http_client(&http.root_certificates, http.connect_timeout, &http.proxies)?;
         let shared = Arc::new(Shared::new(state.load(), client, http));
         if self.proactive_renewal {
             renewer::spawn(&shared, self.renewal_check_interval)?;

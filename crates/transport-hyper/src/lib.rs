@@ -54,6 +54,7 @@ mod client;
 mod flight;
 mod layer;
 mod net;
+mod proxy;
 mod renewer;
 mod replay;
 

@@ -3,7 +3,8 @@
 //! hyper-util's client never follows redirects, and nothing in this crate does: a 3xx answer is
 //! handed back as it came, so an `Authorization` header never travels to another host.
 
-use bearer_client_core::{Error, HttpSettings};
+use crate::proxy::Connector;
+use bearer_client_core::{Error, HttpSettings, Proxies};
 use bearer_protocol::wire::MAX_BODY_BYTES;
 use bearer_protocol::{TransportFailure, TransportFailureKind};
 use bytes::Bytes;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The hyper-util client every request of a [`Client`](crate::Client) goes through.
-pub(crate) type HttpClient = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = HyperClient<HttpsConnector<Connector>, Full<Bytes>>;
 
 /// Builds the client: over rustls (ring), HTTP/2 when the server offers it by ALPN and
 /// HTTP/1.1 otherwise (plain HTTP is always HTTP/1.1: no prior knowledge), trusting the Mozilla
@@ -28,6 +29,7 @@ pub(crate) type HttpClient = HyperClient<HttpsConnector<HttpConnector>, Full<Byt
 pub(crate) fn http_client(
     extra_roots: &[CertificateDer<'static>],
     connect_timeout: Duration,
+    proxies: &Proxies,
 ) -> Result<HttpClient, Error> {
     let mut roots = if !extra_roots.is_empty() {
         RootCertStore::empty()
@@ -58,7 +60,7 @@ pub(crate) fn http_client(
         .with_tls_config(tls)
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(tcp);
+        .wrap_connector(Connector::new(tcp, proxies.clone()));
     Ok(HyperClient::builder(TokioExecutor::new()).build(https))
 }
 
