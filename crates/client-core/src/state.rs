@@ -643,6 +643,20 @@ impl fmt::Debug for Locked<'_> {
     }
 }
 
+impl Drop for TokenState {
+    /// With a fleet store, writes the calls counted since the record's last write, so that
+    /// the fleet's count of the day holds this process's calls (a short store step; a store
+    /// that does not answer only loses the count).
+    fn drop(&mut self) {
+        if let Some(fleet) = &self.fleet {
+            let mut coordinator = fleet.lock();
+            coordinator.flush();
+            fleet.advance(&mut coordinator, &*self.clock, &self.events, || {});
+        }
+        self.events.deliver();
+    }
+}
+
 impl fmt::Debug for TokenState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenState").finish_non_exhaustive()
