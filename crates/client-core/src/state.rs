@@ -423,6 +423,10 @@ impl TokenState {
         if let Some(fleet) = &self.fleet {
             fleet.count_call();
         }
+        if TokenManager::answer_changes_nothing(status, headers) {
+            // Nothing to learn from it: no lock, no event.
+            return ApiVerdict::Deliver;
+        }
         let verdict = {
             let mut machine = self.machine();
             let verdict = machine.handle_api_response(self.clock.now(), bearer, status, headers);
