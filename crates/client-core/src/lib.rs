@@ -1,8 +1,9 @@
 //! bearer-client-core: what the bearer transports share and that needs neither a socket nor a
-//! runtime.
+//! runtime — and, with the feature `tokio`, the one piece the async transports share that does
+//! need one: how a task waits for the token state.
 //!
-//! `bearer-transport-ureq` (blocking) and `bearer-transport-hyper` (async) both run the sans-IO
-//! [`bearer_protocol::TokenManager`]; everything around it that does not depend on how a
+//! `bearer-transport-ureq` (blocking), `bearer-transport-hyper` and `bearer-transport-reqwest`
+//! (async) all run the sans-IO [`bearer_protocol::TokenManager`]; everything around it that does not depend on how a
 //! transport sends, blocks or awaits lives here, once: the builder [`Settings`] and their
 //! defaults, the shared [`TokenState`] (the machine behind a mutex, its events drained into the
 //! store and the observer's queue), the decisions on each answer ([`Attempts`]), the
@@ -29,7 +30,9 @@
 //! - `attempts`: [`Attempts`], replays and over-QPS waits of one call;
 //! - `request`: building calls, redacting targets, reading challenges;
 //! - `events`: [`ClientEvent`]s; `delivery`: the [`Events`] queue; `body`: [`Body`];
-//!   `clock`: [`SystemClock`]; `error`: [`Error`].
+//!   `clock`: [`SystemClock`]; `error`: [`Error`];
+//! - `flight` (feature `tokio`): `Flight`, how a task of an async transport (hyper, reqwest)
+//!   waits for the token state — a `Notify`, `tokio::time` sleeps, cancellation safety.
 
 mod attempts;
 mod body;
@@ -40,6 +43,8 @@ mod events;
 mod failure;
 mod fetch;
 mod fleet;
+#[cfg(feature = "tokio")]
+mod flight;
 mod fleet_store;
 mod http_settings;
 mod proxy;
@@ -58,6 +63,8 @@ pub use error::{BoxError, Error};
 pub use events::{ClientEvent, StoreOperation, WaitCause};
 pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
+#[cfg(feature = "tokio")]
+pub use flight::{Flight, TokenAnswer, sleep_until};
 pub use fleet_store::{FleetStore, WriteOutcome};
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
 pub use proxy::{Proxies, Proxy, ProxySetting, ProxySource};

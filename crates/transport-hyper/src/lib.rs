@@ -39,8 +39,8 @@
 //!
 //! - `builder`: [`ClientBuilder`], the transport settings around a [`bearer_protocol::Config`];
 //! - `client`: [`Client`], calls with the bearer attached, one replay on a stale token;
-//! - `flight`: how tasks wait on the shared token state (a `Notify`, `tokio::time` sleeps,
-//!   cancellation);
+//! - `flight`: how tasks wait on the shared token state (client-core's `Flight`: a `Notify`,
+//!   `tokio::time` sleeps, cancellation), with this crate's token exchange;
 //! - `net`: hyper-util over rustls, capped body reads, naming transport failures;
 //! - `layer`: [`BearerLayer`] and [`BearerService`]; `replay`: [`ReplayBody`];
 //! - `renewer`: the optional background renewal task.
