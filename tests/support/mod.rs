@@ -103,9 +103,10 @@ impl Builder {
     pub fn new(transport: Transport, config: Config) -> Builder {
         match transport {
             Transport::Ureq => Builder::Ureq(bearer_client::blocking::Client::builder(config)),
-            Transport::Hyper => {
-                Builder::Hyper(bearer_client::asynchronous::Client::builder(config), runtime())
-            }
+            Transport::Hyper => Builder::Hyper(
+                bearer_client::asynchronous::Client::builder(config),
+                runtime(),
+            ),
             Transport::Reqwest => Builder::Reqwest(
                 bearer_client::reqwest_client::Client::builder(config),
                 runtime(),

@@ -43,9 +43,9 @@ mod events;
 mod failure;
 mod fetch;
 mod fleet;
+mod fleet_store;
 #[cfg(feature = "tokio")]
 mod flight;
-mod fleet_store;
 mod http_settings;
 mod proxy;
 mod request;
@@ -63,9 +63,9 @@ pub use error::{BoxError, Error};
 pub use events::{ClientEvent, StoreOperation, WaitCause};
 pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
+pub use fleet_store::{FleetStore, WriteOutcome};
 #[cfg(feature = "tokio")]
 pub use flight::{Flight, TokenAnswer, sleep_until};
-pub use fleet_store::{FleetStore, WriteOutcome};
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
 pub use proxy::{Proxies, Proxy, ProxySetting, ProxySource};
 pub use request::{challenge, get_request, target, with_bearer};
