@@ -140,8 +140,10 @@ pub mod reqwest_client {
     //! The async client on reqwest 0.12 with rustls, and a reqwest-middleware middleware
     //! (feature `reqwest`).
     //!
-    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token. [`Client::middleware`]
-    //! puts the bearer into a program's own `reqwest_middleware::ClientWithMiddleware`.
+    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token, and it can renew the
+    //! token in the background before it expires ([`ClientBuilder::proactive_renewal`]).
+    //! [`Client::middleware`] puts the bearer into a program's own
+    //! `reqwest_middleware::ClientWithMiddleware`.
     //! Everything of the crate root is here too, so one `use` line serves:
     //!
     //! ```no_run
@@ -167,6 +169,7 @@ pub mod reqwest_client {
 
     pub use crate::common::*;
     pub use bearer_transport_reqwest::{
-        BearerMiddleware, BoxError, Client, ClientBuilder, DEFAULT_USER_AGENT,
+        BearerMiddleware, BoxError, Client, ClientBuilder, DEFAULT_RENEWAL_CHECK_INTERVAL,
+        DEFAULT_USER_AGENT,
     };
 }

@@ -2,6 +2,7 @@
 //! [`TokenState`] — a [`Notify`] that wakes the tasks waiting for a token request in flight, and
 //! `tokio::time` sleeps measured on the client's clock for backoff, pacing and `Retry-After`.
 //! The async transports (hyper, reqwest) share it; each passes how it sends a token request.
+//! Also their optional background renewer ([`spawn_renewer`]).
 //!
 //! Invariants:
 //! - one token request at a time (the machine's single flight); the task that gets
@@ -19,8 +20,9 @@ use crate::state::{Next, Purpose, TokenState};
 use bearer_protocol::{Bearer, TokenRequest, TransportFailure};
 use std::future::Future;
 use std::pin::pin;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 /// What an async transport sends a token request with: the request in, its answer (body read,
@@ -123,5 +125,95 @@ fn blocking<R>(state: &TokenState, f: impl FnOnce() -> R) -> R {
         tokio::task::block_in_place(f)
     } else {
         f()
+    }
+}
+
+/// Default longest sleep of the background renewer between two looks at the clock.
+pub const DEFAULT_RENEWAL_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// An async client's shared side as its background renewer sees it (see [`spawn_renewer`]).
+pub trait Renewable: Send + Sync + 'static {
+    /// The token state.
+    fn state(&self) -> &TokenState;
+    /// Renews a token in use (a token for [`Purpose::Renewal`]); errors are the callers' to
+    /// see.
+    fn renew(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// Stops the background renewer when dropped: keep it in the state the client's handles share,
+/// so that it goes with the last of them.
+#[derive(Debug)]
+pub struct RenewerGuard {
+    _stop: oneshot::Sender<()>,
+}
+
+/// Starts a background renewer on the current Tokio runtime: a task that renews the token
+/// shortly before it expires (at the machine's `poll_timeout`), so that no call waits on the
+/// token endpoint, and renews only once a first token is held.
+///
+/// It holds only a [`Weak`] reference between renewals and stops as soon as the returned guard
+/// is dropped. Its sleeps are `tokio::time` sleeps measured on the client's clock, and last at
+/// most `check_interval`, so a wall clock that jumps (a laptop waking, a test moving the
+/// sandbox clock) is noticed within that interval.
+pub fn spawn_renewer<T: Renewable>(
+    shared: &Arc<T>,
+    check_interval: Duration,
+) -> Result<RenewerGuard, Error> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        Error::settings(
+            "proactive_renewal",
+            "needs a Tokio runtime: build the client from async code running on Tokio (inside #[tokio::main], say)",
+        )
+    })?;
+    let (stop, stopped) = oneshot::channel();
+    runtime.spawn(run_renewer(Arc::downgrade(shared), check_interval, stopped));
+    Ok(RenewerGuard { _stop: stop })
+}
+
+async fn run_renewer<T: Renewable>(
+    shared: Weak<T>,
+    check_interval: Duration,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let check_interval = check_interval.max(Duration::from_millis(1));
+    loop {
+        let pause = {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            next_pause(&*shared, check_interval).await
+        };
+        // Ends when the pause is over, or at once when the guard is dropped.
+        if tokio::time::timeout(pause, &mut stopped).await.is_ok() {
+            return;
+        }
+    }
+}
+
+/// Renews if due, and says how long to sleep before looking again.
+async fn next_pause<T: Renewable>(shared: &T, check_interval: Duration) -> Duration {
+    let state = shared.state();
+    let (next, holds_tokens) = state.next_timeout();
+    let now = state.now();
+    let Some(at) = next else {
+        return check_interval;
+    };
+    if !holds_tokens {
+        // Nothing to renew: the first token is fetched by the first call.
+        return check_interval;
+    }
+    if at > now {
+        return at
+            .duration_since(now)
+            .unwrap_or_default()
+            .min(check_interval)
+            .max(Duration::from_millis(1));
+    }
+    // Due: renew a token in use (not counted as a call).
+    shared.renew().await;
+    match state.next_timeout().0 {
+        // Still due (the budget refused the renewal while the token works): look again later.
+        Some(at) if at <= state.now() => check_interval,
+        _ => Duration::from_millis(1),
     }
 }

@@ -32,7 +32,8 @@
 //! - `events`: [`ClientEvent`]s; `delivery`: the [`Events`] queue; `body`: [`Body`];
 //!   `clock`: [`SystemClock`]; `error`: [`Error`];
 //! - `flight` (feature `tokio`): `Flight`, how a task of an async transport (hyper, reqwest)
-//!   waits for the token state — a `Notify`, `tokio::time` sleeps, cancellation safety.
+//!   waits for the token state — a `Notify`, `tokio::time` sleeps, cancellation safety — and
+//!   their background renewer.
 
 mod attempts;
 mod body;
@@ -65,7 +66,10 @@ pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
 pub use fleet_store::{FleetStore, WriteOutcome};
 #[cfg(feature = "tokio")]
-pub use flight::{Flight, TokenAnswer, sleep_until};
+pub use flight::{
+    DEFAULT_RENEWAL_CHECK_INTERVAL, Flight, Renewable, RenewerGuard, TokenAnswer, sleep_until,
+    spawn_renewer,
+};
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
 pub use proxy::{Proxies, Proxy, ProxySetting, ProxySource};
 pub use request::{challenge, get_request, target, with_bearer};

@@ -5,9 +5,11 @@
 //! `.await`, and what it decides, is [`TokenState`]'s.
 
 use crate::net::{self, HttpClient};
-use bearer_client_core::{Error, Flight, HttpSettings, Purpose, TokenState, WaitCause};
+use bearer_client_core::{
+    Error, Flight, HttpSettings, Purpose, Renewable, RenewerGuard, TokenState, WaitCause,
+};
 use bearer_protocol::Bearer;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 /// Everything clones of a client (and its layers) share.
@@ -17,7 +19,7 @@ pub(crate) struct Shared {
     pub(crate) http: HttpClient,
     pub(crate) settings: HttpSettings,
     /// Dropped with the last handle: tells the background renewer to stop.
-    pub(crate) renewer_stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    pub(crate) renewer: OnceLock<RenewerGuard>,
 }
 
 impl Shared {
@@ -27,7 +29,7 @@ impl Shared {
             flight: Flight::new(),
             http,
             settings,
-            renewer_stop: Mutex::new(None),
+            renewer: OnceLock::new(),
         }
     }
 
@@ -45,5 +47,15 @@ impl Shared {
     /// that a clock standing still cannot make a caller spin.
     pub(crate) async fn sleep_until(&self, until: SystemTime, cause: WaitCause) {
         bearer_client_core::sleep_until(&self.state, until, cause).await;
+    }
+}
+
+impl Renewable for Shared {
+    fn state(&self) -> &TokenState {
+        &self.state
+    }
+
+    async fn renew(&self) {
+        let _ = self.authorize(Purpose::Renewal).await;
     }
 }

@@ -2,10 +2,11 @@
 
 use crate::client::{Client, Shared};
 use crate::net;
-use bearer_client_core::{Checked, Error, Flight, Settings};
+use bearer_client_core::{Checked, DEFAULT_RENEWAL_CHECK_INTERVAL, Error, Flight, Settings};
 use bearer_protocol::Config;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Default `User-Agent`.
 pub const DEFAULT_USER_AGENT: &str = concat!("bearer/", env!("CARGO_PKG_VERSION"), " (reqwest)");
@@ -32,28 +33,55 @@ pub const DEFAULT_USER_AGENT: &str = concat!("bearer/", env!("CARGO_PKG_VERSION"
 #[must_use]
 pub struct ClientBuilder {
     settings: Settings,
+    proactive_renewal: bool,
+    renewal_check_interval: Duration,
 }
 
 impl ClientBuilder {
     pub(crate) fn new(config: Config) -> Self {
         Self {
             settings: Settings::new(config, DEFAULT_USER_AGENT),
+            proactive_renewal: false,
+            renewal_check_interval: DEFAULT_RENEWAL_CHECK_INTERVAL,
         }
     }
 
     bearer_client_core::settings_methods!(settings);
 
+    /// Renews the token in a background task shortly before it expires (at the configuration's
+    /// `refresh_leeway`), so that no call waits on the token endpoint (default off). The task
+    /// starts on the current Tokio runtime when the client is built, renews only once a first
+    /// token is held, and stops when the last client handle (and middleware) is dropped.
+    pub fn proactive_renewal(mut self, on: bool) -> Self {
+        self.proactive_renewal = on;
+        self
+    }
+
+    /// The longest the background renewer sleeps before it looks at the clock again (default
+    /// [`DEFAULT_RENEWAL_CHECK_INTERVAL`]): a wall clock that jumps is noticed within it.
+    pub fn renewal_check_interval(mut self, interval: Duration) -> Self {
+        self.renewal_check_interval = interval;
+        self
+    }
+
     /// Checks the settings, sets up the reqwest client, loads saved tokens and returns the
-    /// client. No request is sent yet; no runtime is needed until the first call.
+    /// client. No request is sent yet. With [`proactive_renewal`](Self::proactive_renewal), it
+    /// must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client, Error> {
         let Checked { http, state } = self.settings.check()?;
         let client = net::http_client(&http)?;
-        Ok(Client::from_shared(Arc::new(Shared {
+        let shared = Arc::new(Shared {
             state: state.load(),
             flight: Flight::new(),
             http: client,
             settings: http,
-        })))
+            renewer: OnceLock::new(),
+        });
+        if self.proactive_renewal {
+            let guard = bearer_client_core::spawn_renewer(&shared, self.renewal_check_interval)?;
+            let _ = shared.renewer.set(guard);
+        }
+        Ok(Client::from_shared(shared))
     }
 }
 
@@ -61,6 +89,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.settings
             .debug_struct(f, "ClientBuilder")
+            .field("proactive_renewal", &self.proactive_renewal)
             .finish_non_exhaustive()
     }
 }

@@ -5,12 +5,12 @@ use crate::builder::ClientBuilder;
 use crate::middleware::BearerMiddleware;
 use crate::net;
 use bearer_client_core::{
-    Answer, Attempts, Body, Error, Flight, HttpSettings, Purpose, TokenState, WaitCause,
-    get_request, target, with_bearer,
+    Answer, Attempts, Body, Error, Flight, HttpSettings, Purpose, Renewable, RenewerGuard,
+    TokenState, WaitCause, get_request, target, with_bearer,
 };
 use bearer_protocol::{Bearer, BudgetSnapshot, Config, StoredTokens};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Everything clones of a client (and its middlewares) share.
 pub(crate) struct Shared {
@@ -18,6 +18,8 @@ pub(crate) struct Shared {
     pub(crate) flight: Flight,
     pub(crate) http: reqwest::Client,
     pub(crate) settings: HttpSettings,
+    /// Dropped with the last handle: stops the background renewer, if there is one.
+    pub(crate) renewer: OnceLock<RenewerGuard>,
 }
 
 impl Shared {
@@ -30,6 +32,16 @@ impl Shared {
                 net::exchange(&self.http, &self.settings, request)
             })
             .await
+    }
+}
+
+impl Renewable for Shared {
+    fn state(&self) -> &TokenState {
+        &self.state
+    }
+
+    async fn renew(&self) {
+        let _ = self.authorize(Purpose::Renewal).await;
     }
 }
 

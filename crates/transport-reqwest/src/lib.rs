@@ -7,7 +7,8 @@
 //! `grant_type=client_credentials`, attaches `Authorization: Bearer …` to every call, renews the
 //! token before it expires with the rotated refresh token, sends one token request however many
 //! tasks need one (the others await its outcome, woken by a [`tokio::sync::Notify`]), paces
-//! itself under the plan's queries per second, keeps the daily quota budget, and turns every
+//! itself under the plan's queries per second, keeps the daily quota budget (renewing in the
+//! background too, with [`ClientBuilder::proactive_renewal`]), and turns every
 //! failure into an [`Error`] that says what to do. Its API mirrors the other transports',
 //! name for name.
 //!
@@ -61,7 +62,7 @@ pub use bearer_client_core::{
     DEFAULT_MAX_WAIT, DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreError,
     StoreOperation, SystemClock, TokenStore, WaitCause,
 };
-pub use bearer_client_core::{FleetStore, WriteOutcome};
+pub use bearer_client_core::{DEFAULT_RENEWAL_CHECK_INTERVAL, FleetStore, WriteOutcome};
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
 pub use client::Client;
 pub use middleware::BearerMiddleware;

@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use bearer_protocol::{Config, ConfigBuilder, RetryPolicy};
-use bearer_sandbox::{AppKeys, PlanLimits, Sandbox, SandboxConfig};
-use bearer_transport_reqwest::{Client, ClientBuilder};
+use bearer_sandbox::{AppKeys, Counters, PlanLimits, Sandbox, SandboxConfig};
+use bearer_transport_reqwest::{Client, ClientBuilder, Error, Response};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -58,6 +58,19 @@ pub fn client(sandbox: &Sandbox, keys: &AppKeys) -> Client {
 
 pub fn search(sandbox: &Sandbox) -> String {
     sandbox.url(bearer_sandbox::SEARCH_PATH)
+}
+
+/// One search (`query=a`) through `client`.
+pub async fn search_once(client: &Client, sandbox: &Sandbox) -> Result<Response, Error> {
+    client.get(&search(sandbox), [("query", "a")]).await
+}
+
+pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// `(client_credentials, refresh_token)` token requests the sandbox received.
+pub fn token_requests(counters: &Counters) -> (u64, u64) {
+    let grants = counters.token_requests_by_grant;
+    (grants.client_credentials, grants.refresh_token)
 }
 
 /// What the raw server answers a request whose head (request line and headers, lower-cased)
