@@ -34,7 +34,7 @@ mod common {
         TransportFailure, TransportFailureKind,
     };
 
-    // The runtime types are the same in both transports (they share them); take them from
+    // The runtime types are the same in every transport (they share them); take them from
     // whichever is built.
     #[cfg(feature = "ureq")]
     pub use bearer_transport_ureq::{

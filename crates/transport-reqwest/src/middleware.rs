@@ -42,7 +42,8 @@ use std::sync::Arc;
 /// - Each request gets what the client's own calls get: its `User-Agent` and
 ///   `X-Originating-IP` unless the request sets them, the client's time-out unless the request
 ///   sets its own (replacing the reqwest client's; it runs until the body is read), and the
-///   refusal of plain `http` off loopback ([`Error::PlainHttp`]).
+///   refusal of plain `http` off loopback ([`Error::PlainHttp`]). The answer's body is the
+///   caller's to read: the client's `max_response_bytes` caps only its own calls.
 /// - Errors of the token state (credentials refused, quota spent, a wait too long) come as
 ///   [`reqwest_middleware::Error::Middleware`] holding an [`Error`]: `downcast_ref::<Error>()`
 ///   it; reqwest's own errors come as they are.

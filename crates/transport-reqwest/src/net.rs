@@ -31,13 +31,17 @@ pub(crate) fn http_client(settings: &HttpSettings) -> Result<reqwest::Client, Er
         builder = builder.add_root_certificate(certificate);
     }
     builder.build().map_err(|e| {
-        Error::settings(
-            "root_certificate",
-            format!(
-                "could not be used to set up TLS ({}); pass the CA's PEM",
-                describe(&e)
-            ),
-        )
+        if settings.root_certificates.is_empty() {
+            Error::settings("tls", format!("could not be set up ({})", describe(&e)))
+        } else {
+            Error::settings(
+                "root_certificate",
+                format!(
+                    "could not be used to set up TLS ({}); pass the CA's PEM",
+                    describe(&e)
+                ),
+            )
+        }
     })
 }
 
