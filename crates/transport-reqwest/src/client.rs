@@ -179,27 +179,26 @@ impl Client {
     ) -> Result<http::Response<Body>, Error> {
         let timeout = self.shared.settings.timeout;
         let limit = self.shared.settings.max_response_bytes;
-        let exchange = async {
-            let call = reqwest::Request::try_from(call).map_err(|_| {
-                Error::InvalidRequest("the URL is not a valid absolute URL".to_owned())
-            })?;
-            let response = self
-                .shared
-                .http
-                .execute(call)
-                .await
-                .map_err(|error| net::api_error(target(uri), &error))?;
-            let (head, body) = net::read_capped(response, limit.saturating_add(1))
-                .await
-                .map_err(|failure| Error::Transport {
-                    target: target(uri),
-                    failure,
+        let exchange =
+            async {
+                let call = reqwest::Request::try_from(call).map_err(|_| {
+                    Error::InvalidRequest("the URL is not a valid absolute URL".to_owned())
                 })?;
-            if body.len() > limit {
-                return Err(Error::ResponseTooLarge { limit });
-            }
-            Ok(head.body(Body::new(body)).unwrap_or_default())
-        };
+                let response =
+                    self.shared.http.execute(call).await.map_err(|error| {
+                        net::api_error(uri, &self.shared.settings.proxies, &error)
+                    })?;
+                let (head, body) = net::read_capped(response, limit.saturating_add(1))
+                    .await
+                    .map_err(|failure| Error::Transport {
+                        target: target(uri),
+                        failure,
+                    })?;
+                if body.len() > limit {
+                    return Err(Error::ResponseTooLarge { limit });
+                }
+                Ok(head.body(Body::new(body)).unwrap_or_default())
+            };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(Error::Transport {

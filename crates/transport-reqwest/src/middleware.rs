@@ -67,6 +67,7 @@ fn refused(error: Error) -> reqwest_middleware::Error {
 /// How an attempt failed, for the state machine (never naming the URL).
 fn failure_of(error: &reqwest_middleware::Error) -> TransportFailure {
     match error {
+        // The program's own client: its proxies are its own, not the settings'.
         reqwest_middleware::Error::Reqwest(error) => net::failure(error),
         reqwest_middleware::Error::Middleware(error) => {
             let error: &(dyn std::error::Error + 'static) = &**error;

@@ -4,15 +4,17 @@
 //! The client never follows redirects: a 3xx answer is handed back as it came, so an
 //! `Authorization` header never travels to another host.
 
-use bearer_client_core::{Error, HttpSettings, TokenAnswer};
+use bearer_client_core::{Error, HttpSettings, Proxies, TokenAnswer};
 use bearer_protocol::wire::MAX_BODY_BYTES;
 use bearer_protocol::{TransportFailure, TransportFailureKind};
 use std::error::Error as StdError;
 use std::io;
 
-/// Builds the client every request of a [`Client`](crate::Client) goes through: HTTP/1.1 over
-/// TCP or rustls (ring), trusting the Mozilla roots, or only the settings' root certificates
-/// when there are any; no redirects, no proxy, the settings' connect time-out.
+/// Builds the client every request of a [`Client`](crate::Client) goes through: over rustls
+/// (ring), HTTP/2 when the server offers it by ALPN and HTTP/1.1 otherwise (plain HTTP is
+/// always HTTP/1.1), trusting the Mozilla roots, or only the settings' root certificates when
+/// there are any; no redirects; the settings' connect time-out; the proxies the settings name
+/// (client-core's reading of the environment, not reqwest's own).
 pub(crate) fn http_client(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
@@ -21,6 +23,15 @@ pub(crate) fn http_client(settings: &HttpSettings) -> Result<reqwest::Client, Er
         .no_proxy()
         .tcp_nodelay(true)
         .connect_timeout(settings.connect_timeout);
+    if !settings.proxies.is_empty() {
+        let proxies = settings.proxies.clone();
+        // Asked per request: the proxy client-core names for the target (none for loopback),
+        // its credentials in its URL (sent as `Proxy-Authorization: Basic`).
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+            let uri: http::Uri = url.as_str().parse().ok()?;
+            reqwest::Url::parse(proxies.for_uri(&uri)?.url()).ok()
+        }));
+    }
     for root in &settings.root_certificates {
         let certificate = reqwest::Certificate::from_der(root).map_err(|e| {
             Error::settings(
@@ -57,7 +68,11 @@ pub(crate) async fn exchange(
         let request = reqwest::Request::try_from(request).map_err(|e| {
             TransportFailure::new(TransportFailureKind::Other, describe(&e.without_url()))
         })?;
-        let response = client.execute(request).await.map_err(|e| failure(&e))?;
+        let uri: Option<http::Uri> = request.url().as_str().parse().ok();
+        let response = client
+            .execute(request)
+            .await
+            .map_err(|e| failure_via(&e, &settings.proxies, uri.as_ref()))?;
         let (head, body) = read_capped(response, MAX_BODY_BYTES + 1).await?;
         Ok(head.body(body).unwrap_or_default())
     };
@@ -98,11 +113,28 @@ pub(crate) fn failure(error: &reqwest::Error) -> TransportFailure {
     TransportFailure::new(classify(error), describe(error))
 }
 
-/// An API call's transport error; `target` is the call's scheme, host and path.
-pub(crate) fn api_error(target: String, error: &reqwest::Error) -> Error {
+/// A reqwest error of a request to `uri`, naming the proxy when one could not be reached.
+pub(crate) fn failure_via(
+    error: &reqwest::Error,
+    proxies: &Proxies,
+    uri: Option<&http::Uri>,
+) -> TransportFailure {
+    let failure = failure(error);
+    match uri.and_then(|uri| proxies.for_uri(uri)) {
+        Some(proxy) if error.is_connect() => TransportFailure::new(
+            failure.kind,
+            format!("through {proxy}: {}", failure.message),
+        ),
+        _ => failure,
+    }
+}
+
+/// An API call's transport error; `uri` is the call's (its target names only the scheme,
+/// host and path).
+pub(crate) fn api_error(uri: &http::Uri, proxies: &Proxies, error: &reqwest::Error) -> Error {
     Error::Transport {
-        target,
-        failure: failure(error),
+        target: bearer_client_core::target(uri),
+        failure: failure_via(error, proxies, Some(uri)),
     }
 }
 
