@@ -2,7 +2,7 @@
 //! middleware.
 //!
 //! It runs the sans-IO state machine of [`bearer_protocol`] with a reqwest client over rustls
-//! (no native-tls, no OpenSSL), `tokio::time` sleeps measured on the client's clock, and a std
+//! (no native-tls, no OpenSSL; HTTP/2 when the server offers it by ALPN), `tokio::time` sleeps measured on the client's clock, and a std
 //! mutex that is never held across an `.await`: a [`Client`] gets an access token with
 //! `grant_type=client_credentials`, attaches `Authorization: Bearer …` to every call, renews the
 //! token before it expires with the rotated refresh token, sends one token request however many
@@ -30,6 +30,15 @@
 //!
 //! A program with its own `reqwest_middleware::ClientWithMiddleware` adds bearer auth with
 //! [`Client::middleware`] (see [`BearerMiddleware`]).
+//!
+//! # Proxies
+//!
+//! The client's own requests go through the proxy client-core names, the same on every
+//! transport (the environment as curl reads it, or the builder's `proxy` / `no_proxy`), never
+//! reqwest's own reading of it; loopback never goes through one, and a proxy that cannot be
+//! reached is named in the error. An `https` target is tunnelled with `CONNECT`; a plain `http`
+//! one (off loopback only with `allow_plain_http`) is forwarded to the proxy, as reqwest does.
+//! A program's own client behind [`BearerMiddleware`] keeps its own proxy settings.
 //!
 //! # Cancellation
 //!
