@@ -1,9 +1,11 @@
-//! Proxies, over both transports: requests go through the proxy the client is given (as a
+//! Proxies, over every transport: requests go through the proxy the client is given (as a
 //! `CONNECT` tunnel, the token request too), loopback never does, and a proxy that cannot be
 //! reached is named in the error. The proxy is a real one on 127.0.0.1 that tunnels every
 //! `CONNECT` to the sandbox, which the client names `api.sandbox.test` (a name its certificate
 //! carries and no resolver knows: only the proxy can reach it). How the environment is read is
 //! tested with client-core's `Proxies`.
+
+#![cfg(all(feature = "ureq", feature = "hyper", feature = "reqwest"))]
 
 mod support;
 
@@ -170,7 +172,7 @@ fn a_proxy_that_cannot_be_reached_is_named(transport: Transport) {
     assert_eq!(sandbox.counters().token_requests, 0);
 }
 
-over_both_transports! {
+over_every_transport! {
     requests_go_through_the_proxy_they_are_given,
     loopback_is_never_proxied,
     a_proxy_that_cannot_be_reached_is_named,

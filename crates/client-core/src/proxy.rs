@@ -14,7 +14,8 @@ use bearer_protocol::config::is_loopback;
 use http::{HeaderValue, Uri};
 use std::fmt;
 
-/// Where a client's proxy comes from (see the [module docs](self)).
+/// Where a client's proxy comes from (resolved into [`Proxies`], whose example shows the
+/// rules).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ProxySetting {
     /// The proxy environment variables (the default).
