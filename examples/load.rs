@@ -182,7 +182,12 @@ fn parent() -> Result<(), Failure> {
         None
     };
     let hyper_ratio = if part("hyper") {
-        Some(throughput_hyper(&sandbox, config, settings)?)
+        Some(throughput_hyper(&sandbox, config.clone(), settings)?)
+    } else {
+        None
+    };
+    let reqwest_ratio = if part("reqwest") {
+        Some(throughput_reqwest(&sandbox, config, settings)?)
     } else {
         None
     };
@@ -212,7 +217,11 @@ fn parent() -> Result<(), Failure> {
     }
 
     println!("\n== summary");
-    for (name, ratio) in [("ureq", ureq_ratio), ("hyper", hyper_ratio)] {
+    for (name, ratio) in [
+        ("ureq", ureq_ratio),
+        ("hyper", hyper_ratio),
+        ("reqwest", reqwest_ratio),
+    ] {
         let Some(ratio) = ratio else { continue };
         let verdict = if ratio >= TARGET { "met" } else { "MISSED" };
         println!("{name:<6} median ratio b/a {ratio:.3} (target >= {TARGET}: {verdict})");
@@ -594,6 +603,74 @@ fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Re
             });
         }
         summarize("hyper", &plan, runs)
+    })
+}
+
+/// Part 1 for reqwest: (a) a bare `reqwest::Client` sending a fixed header, (b) the same
+/// client through the bearer middleware (`reqwest_middleware`); the median ratio.
+fn throughput_reqwest(
+    sandbox: &Sandbox,
+    config: Config,
+    settings: Settings,
+) -> Result<f64, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let url = sandbox.search_url(QUERY);
+    runtime.block_on(async move {
+        let client = bearer_client::reqwest_client::Client::new(config)?;
+        let header: HeaderValue = client.bearer().await?.header_value().clone();
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .timeout(bearer_client::reqwest_client::DEFAULT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let with_middleware = reqwest_middleware::ClientBuilder::new(http.clone())
+            .with(client.middleware())
+            .build();
+        let bare = {
+            let url = url.clone();
+            move || {
+                let (http, url, header) = (http.clone(), url.clone(), header.clone());
+                async move {
+                    match http
+                        .get(url.as_str())
+                        .header(AUTHORIZATION, header)
+                        .send()
+                        .await
+                    {
+                        Ok(response) => {
+                            let ok = response.status() == 200;
+                            ok && response.bytes().await.is_ok()
+                        }
+                        Err(_) => false,
+                    }
+                }
+            }
+        };
+        let bearer = move || {
+            let (http, url) = (with_middleware.clone(), url.clone());
+            async move {
+                match http.get(url.as_str()).send().await {
+                    Ok(response) => {
+                        let ok = response.status() == 200;
+                        ok && response.bytes().await.is_ok()
+                    }
+                    Err(_) => false,
+                }
+            }
+        };
+        let plan = order(settings.rounds);
+        let mut runs = Vec::new();
+        for &(warm_up, with_bearer) in &plan {
+            let duration = run_length(warm_up, settings);
+            runs.push(if with_bearer {
+                run_tasks(settings.callers, duration, bearer.clone()).await
+            } else {
+                run_tasks(settings.callers, duration, bare.clone()).await
+            });
+        }
+        summarize("reqwest", &plan, runs)
     })
 }
 

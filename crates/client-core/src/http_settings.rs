@@ -36,9 +36,23 @@ pub struct HttpSettings {
 }
 
 impl HttpSettings {
+    /// Whether a call with this scheme to this host may carry the bearer token (see
+    /// [`check_target`](Self::check_target), which says why not): for a transport whose URLs
+    /// are not [`Uri`]s, on the hot path.
+    pub fn may_carry_token(&self, scheme: &str, host: Option<&str>) -> bool {
+        match (scheme, host) {
+            ("https", Some(_)) => true,
+            ("http", Some(host)) => self.allow_plain_http || is_loopback(host),
+            _ => false,
+        }
+    }
+
     /// Checks that a call to `uri` may carry the bearer token: an absolute `https` URL, or
     /// `http` to loopback (or anywhere, with `allow_plain_http`).
     pub fn check_target(&self, uri: &Uri) -> Result<(), Error> {
+        if self.may_carry_token(uri.scheme_str().unwrap_or_default(), uri.host()) {
+            return Ok(());
+        }
         let Some(host) = uri.host().filter(|_| uri.scheme().is_some()) else {
             return Err(Error::InvalidRequest(
                 "the URL is not absolute; give the scheme and host (https://…)".to_owned(),
