@@ -29,7 +29,10 @@
 //! - `attempts`: [`Attempts`], replays and over-QPS waits of one call;
 //! - `request`: building calls, redacting targets, reading challenges;
 //! - `events`: [`ClientEvent`]s; `delivery`: the [`Events`] queue; `body`: [`Body`];
-//!   `clock`: [`SystemClock`]; `error`: [`Error`].
+//!   `clock`: [`SystemClock`]; `error`: [`Error`];
+//! - `telemetry`: `tracing` spans and events (feature `tracing`) and `metrics` (feature
+//!   `metrics`), fed from the state, the fetches and the fleet steps; [`CallSpan`] for the
+//!   transports' API calls, [`url_full`] for a URL safe to record.
 
 mod attempts;
 mod body;
@@ -46,6 +49,7 @@ mod request;
 mod settings;
 mod state;
 mod store;
+mod telemetry;
 
 pub use bearer_protocol;
 
@@ -66,6 +70,7 @@ pub use settings::{
 };
 pub use state::{Locked, Next, Purpose, StateSettings, TokenState};
 pub use store::{StoreError, TokenStore};
+pub use telemetry::{CallSpan, url_full};
 
 /// The examples of this crate's README.md, compiled as doctests.
 #[cfg(doctest)]

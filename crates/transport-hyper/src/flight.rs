@@ -95,7 +95,9 @@ impl Shared {
             self.changed.notify_waiters();
             return;
         };
-        let outcome = net::exchange(&self.http, &self.settings, request).await;
+        let outcome = fetch
+            .instrument(net::exchange(&self.http, &self.settings, request))
+            .await;
         self.blocking(|| drop(fetch.finish(outcome)));
     }
 
