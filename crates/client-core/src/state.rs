@@ -20,7 +20,7 @@ use crate::fetch::Fetch;
 use crate::fleet::Fleet;
 use crate::fleet_store::FleetStore;
 use crate::store::TokenStore;
-use crate::telemetry::{self, CallSpan, RequestOutcome, TokenEnd, TokenRequestTelemetry};
+use crate::telemetry::{self, CallSpan, Meters, RequestOutcome, TokenEnd, TokenRequestTelemetry};
 use bearer_protocol::fleet::{Coordinator, TokenOutcome};
 use bearer_protocol::{
     AccessToken, ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step,
@@ -123,6 +123,7 @@ impl StateSettings {
             machine: Mutex::new(machine),
             client_id,
             failures: AtomicU32::new(0),
+            meters: Meters::new(),
             clock: self.clock,
             store: self.store,
             fleet,
@@ -156,6 +157,8 @@ pub struct TokenState {
     /// Token requests that brought no tokens since the last that did (the telemetry's
     /// `attempt` is one more).
     failures: AtomicU32,
+    /// The per-call metrics' handles.
+    meters: Meters,
     clock: Arc<dyn Clock>,
     store: Option<Arc<dyn TokenStore>>,
     fleet: Option<Fleet>,
@@ -443,6 +446,7 @@ impl TokenState {
     /// sends of the same call (see [`Attempts::resends`](crate::Attempts::resends)): any
     /// transport runs its exchange in it and records the outcome (see [`CallSpan`]). Without
     /// the `tracing` feature it costs nothing.
+    #[inline]
     pub fn call_span(&self, method: &http::Method, uri: &http::Uri, resend_count: u32) -> CallSpan {
         CallSpan::new(method, uri, resend_count)
     }
@@ -492,8 +496,9 @@ impl TokenState {
         bearer: &Bearer,
         now: SystemTime,
     ) {
-        telemetry::answered(
+        self.meters.answered(
             status,
+            now,
             || {
                 let budget = machine.budget(now);
                 budget.calls_allowed.map(|allowed| {

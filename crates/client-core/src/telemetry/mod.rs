@@ -29,18 +29,39 @@ pub(crate) fn observe(event: &crate::events::ClientEvent, now: std::time::System
     let _ = (event, now);
 }
 
-/// Records an API answer judged by the machine (or a call that failed in the transport, with
-/// `status` `None`): the calls counter, the quota and token-life gauges.
-#[inline]
-pub(crate) fn answered(
-    status: Option<StatusCode>,
-    quota_left: impl FnOnce() -> Option<u64>,
-    token_left: impl FnOnce() -> f64,
-) {
+/// The handles of the metrics recorded on every call (the calls counter, the quota and
+/// token-life gauges), taken once from the recorder installed when the client is built, so
+/// that a call looks up no metric; zero-sized without the `metrics` feature.
+pub(crate) struct Meters {
     #[cfg(feature = "metrics")]
-    metrics::answered(status, quota_left(), token_left());
-    #[cfg(not(feature = "metrics"))]
-    let _ = (status, quota_left, token_left);
+    inner: metrics::Meters,
+}
+
+impl Meters {
+    /// The handles, from the recorder installed now (none: no-ops).
+    pub(crate) fn new() -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            inner: metrics::Meters::new(),
+        }
+    }
+
+    /// Records an API answer judged by the machine at `now` (or a call that failed in the
+    /// transport, with `status` `None`): the calls counter, and the quota and token-life
+    /// gauges, these at most once a second of the client's clock.
+    #[inline]
+    pub(crate) fn answered(
+        &self,
+        status: Option<StatusCode>,
+        now: std::time::SystemTime,
+        quota_left: impl FnOnce() -> Option<u64>,
+        token_left: impl FnOnce() -> f64,
+    ) {
+        #[cfg(feature = "metrics")]
+        self.inner.answered(status, now, quota_left, token_left);
+        #[cfg(not(feature = "metrics"))]
+        let _ = (status, now, quota_left, token_left);
+    }
 }
 
 /// Records a replay of a call whose token was refused as stale.
@@ -156,8 +177,9 @@ impl TokenRequestTelemetry {
 #[derive(Debug, Clone)]
 #[must_use = "a call span records nothing unless the call is run in it"]
 pub struct CallSpan {
+    /// `None` while no subscriber was ever installed: then nothing is built at all.
     #[cfg(feature = "tracing")]
-    span: tracing::Span,
+    span: Option<tracing::Span>,
 }
 
 impl CallSpan {
@@ -167,8 +189,11 @@ impl CallSpan {
     pub fn new(method: &Method, uri: &Uri, resend_count: u32) -> Self {
         let _ = (method, uri, resend_count);
         Self {
+            // One relaxed load when no subscriber was ever set (the library's own way to elide
+            // trace points while tracing is not in use).
             #[cfg(feature = "tracing")]
-            span: trace::call_span(method, uri, resend_count),
+            span: tracing::dispatcher::has_been_set()
+                .then(|| trace::call_span(method, uri, resend_count)),
         }
     }
 
@@ -176,8 +201,9 @@ impl CallSpan {
     #[inline]
     pub fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
         #[cfg(feature = "tracing")]
-        return self.span.in_scope(f);
-        #[cfg(not(feature = "tracing"))]
+        if let Some(span) = &self.span {
+            return span.in_scope(f);
+        }
         f()
     }
 
@@ -188,7 +214,10 @@ impl CallSpan {
         future: F,
     ) -> impl std::future::Future<Output = F::Output> {
         #[cfg(feature = "tracing")]
-        return tracing::Instrument::instrument(future, self.span.clone());
+        return tracing::Instrument::instrument(
+            future,
+            self.span.clone().unwrap_or_else(tracing::Span::none),
+        );
         #[cfg(not(feature = "tracing"))]
         future
     }
@@ -198,7 +227,9 @@ impl CallSpan {
     #[inline]
     pub fn status(&self, status: StatusCode) {
         #[cfg(feature = "tracing")]
-        trace::call_status(&self.span, status);
+        if let Some(span) = &self.span {
+            trace::call_status(span, status);
+        }
         let _ = status;
     }
 
@@ -206,7 +237,9 @@ impl CallSpan {
     #[inline]
     pub fn failed(&self, kind: &bearer_protocol::TransportFailureKind) {
         #[cfg(feature = "tracing")]
-        trace::call_failed(&self.span, error_type_of(kind));
+        if let Some(span) = &self.span {
+            trace::call_failed(span, error_type_of(kind));
+        }
         let _ = kind;
     }
 
@@ -217,9 +250,12 @@ impl CallSpan {
         match outcome {
             Ok(response) => self.status(response.status()),
             Err(crate::Error::Transport { failure, .. }) => self.failed(&failure.kind),
-            Err(_) => {
+            Err(_) =>
+            {
                 #[cfg(feature = "tracing")]
-                trace::call_failed(&self.span, "_OTHER");
+                if let Some(span) = &self.span {
+                    trace::call_failed(span, "_OTHER");
+                }
             }
         }
     }
@@ -263,7 +299,7 @@ pub(crate) fn status_error_type(status: StatusCode) -> Option<&'static str> {
 
 /// The class of a status: `2xx`, `3xx`, `4xx`, `5xx`, or
 /// `1xx`.
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+#[cfg(test)]
 pub(crate) fn status_class(status: StatusCode) -> &'static str {
     match status.as_u16() / 100 {
         1 => "1xx",

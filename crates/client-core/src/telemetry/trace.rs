@@ -84,6 +84,10 @@ pub(super) fn call_span(method: &Method, uri: &Uri, resend_count: u32) -> Span {
 }
 
 pub(super) fn call_status(span: &Span, status: StatusCode) {
+    // A disabled span would still look its fields up by name.
+    if span.is_disabled() {
+        return;
+    }
     span.record("http.response.status_code", status.as_u16());
     if let Some(error_type) = status_error_type(status) {
         span.record("error.type", error_type);
@@ -91,6 +95,9 @@ pub(super) fn call_status(span: &Span, status: StatusCode) {
 }
 
 pub(super) fn call_failed(span: &Span, error_type: &'static str) {
+    if span.is_disabled() {
+        return;
+    }
     span.record("error.type", error_type);
 }
 
