@@ -315,12 +315,14 @@ impl TokenState {
                 request?
             }
         };
-        self.events.push(ClientEvent::TokenRequested {
-            request: request.id(),
-        });
-        self.events.deliver();
         let attempt = self.failures.load(Ordering::Relaxed).saturating_add(1);
         let telemetry = TokenRequestTelemetry::start(request.id(), &self.client_id, attempt);
+        telemetry.in_scope(|| {
+            self.events.push(ClientEvent::TokenRequested {
+                request: request.id(),
+            });
+        });
+        self.events.deliver();
         let (pending, request) = request.into_parts();
         Some((Fetch::new(self, pending, telemetry, wake), request))
     }
@@ -591,12 +593,14 @@ impl TokenState {
             Some(Err(failure)) => (None, Some(telemetry::error_type_of(&failure.kind))),
             None => (None, Some("abandoned")),
         };
-        match outcome {
-            Some(Ok(response)) => machine.handle_token_response(now, pending, &response),
-            Some(Err(failure)) => machine.handle_token_failure(now, pending, failure),
-            None => machine.handle_token_abandoned(now, pending),
-        }
-        let drained = self.drain(&mut machine);
+        let drained = telemetry.in_scope(|| {
+            match outcome {
+                Some(Ok(response)) => machine.handle_token_response(now, pending, &response),
+                Some(Err(failure)) => machine.handle_token_failure(now, pending, failure),
+                None => machine.handle_token_abandoned(now, pending),
+            }
+            self.drain(&mut machine)
+        });
         let outcome = if drained.tokens_changed {
             RequestOutcome::Success
         } else if drained.late {

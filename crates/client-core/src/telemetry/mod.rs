@@ -148,6 +148,15 @@ impl TokenRequestTelemetry {
         }
     }
 
+    /// Runs `f` inside the span (the events of the request's end are the span's).
+    #[inline]
+    pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+        #[cfg(feature = "tracing")]
+        return self.span.in_scope(f);
+        #[cfg(not(feature = "tracing"))]
+        f()
+    }
+
     /// The span, for a transport to instrument the exchange with.
     #[cfg(feature = "tracing")]
     pub(crate) fn span(&self) -> &tracing::Span {
