@@ -11,6 +11,8 @@
 //!   and the ureq middleware, with everything of the root again, so one `use` line serves.
 //! - [`asynchronous`] (feature `hyper`): the async `Client`, its `ClientBuilder` and the tower
 //!   layer, with everything of the root again.
+//! - [`reqwest_client`] (feature `reqwest`): the async `Client` on reqwest, its `ClientBuilder`
+//!   and the reqwest-middleware middleware, with everything of the root again.
 //! - [`protocol`]: the sans-IO core itself, its state machine and its pure wire formats.
 //!
 //! # Telemetry
@@ -31,7 +33,9 @@
 //!
 //! The transport modules are named for how they wait, not for the HTTP crate under them, so
 //! that `use bearer_client::blocking;` leaves the names `ureq` and `hyper` to those crates in
-//! the program that uses both (`ureq::Agent` still resolves to the `ureq` crate).
+//! the program that uses both (`ureq::Agent` still resolves to the `ureq` crate). The reqwest
+//! one, a second async client, is named `reqwest_client`, so that `reqwest::Client` still means
+//! reqwest's own.
 
 pub use bearer_protocol as protocol;
 
@@ -46,7 +50,7 @@ mod common {
         TransportFailure, TransportFailureKind,
     };
 
-    // The runtime types are the same in both transports (they share them); take them from
+    // The runtime types are the same in every transport (they share them); take them from
     // whichever is built.
     #[cfg(feature = "ureq")]
     pub use bearer_transport_ureq::{
@@ -57,6 +61,13 @@ mod common {
 
     #[cfg(all(feature = "hyper", not(feature = "ureq")))]
     pub use bearer_transport_hyper::{
+        Body, ClientEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,
+        DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreOperation, SystemClock,
+        WaitCause,
+    };
+
+    #[cfg(all(feature = "reqwest", not(any(feature = "ureq", feature = "hyper"))))]
+    pub use bearer_transport_reqwest::{
         Body, ClientEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,
         DEFAULT_OVER_QPS_RETRIES, DEFAULT_TIMEOUT, Error, Response, StoreOperation, SystemClock,
         WaitCause,
@@ -137,5 +148,44 @@ pub mod asynchronous {
     pub use bearer_transport_hyper::{
         BearerLayer, BearerService, BoxError, Client, ClientBuilder,
         DEFAULT_RENEWAL_CHECK_INTERVAL, DEFAULT_USER_AGENT, ReplayBody,
+    };
+}
+
+#[cfg(feature = "reqwest")]
+pub mod reqwest_client {
+    //! The async client on reqwest 0.12 with rustls, and a reqwest-middleware middleware
+    //! (feature `reqwest`).
+    //!
+    //! A [`Client`] is `Clone + Send + Sync`; its clones share one token, and it can renew the
+    //! token in the background before it expires ([`ClientBuilder::proactive_renewal`]).
+    //! [`Client::middleware`] puts the bearer into a program's own
+    //! `reqwest_middleware::ClientWithMiddleware`.
+    //! Everything of the crate root is here too, so one `use` line serves:
+    //!
+    //! ```no_run
+    //! use bearer_client::reqwest_client::{Client, Config, Error};
+    //!
+    //! # async fn run() -> Result<(), Error> {
+    //! let config = Config::builder(
+    //!     "https://api.example.com/oauth2/token",
+    //!     "ysszm2yk7gp5r9ernuaurgcc",
+    //!     "w9t7t48g7H",
+    //! )
+    //! .build()?;
+    //! let client = Client::new(config)?;
+    //! let answer = client
+    //!     .get("https://api.example.com/v1/searchoauth", [("query", "privacy")])
+    //!     .await?;
+    //! println!("{}", answer.status());
+    //! # Ok(()) }
+    //! ```
+    //!
+    //! Named `reqwest_client` rather than `reqwest` so that importing it does not hide the
+    //! `reqwest` crate (and `asynchronous` already names the hyper client).
+
+    pub use crate::common::*;
+    pub use bearer_transport_reqwest::{
+        BearerMiddleware, BoxError, Client, ClientBuilder, DEFAULT_RENEWAL_CHECK_INTERVAL,
+        DEFAULT_USER_AGENT,
     };
 }

@@ -1,4 +1,4 @@
-//! Conformance with an independent OAuth 2.0 server: both transports against
+//! Conformance with an independent OAuth 2.0 server: every transport against
 //! `@node-oauth/oauth2-server` (tests/conformance/server.js), configured like the provider.
 //!
 //! Each test starts its own server as a child process on 127.0.0.1 (port 0, read from its first
@@ -9,7 +9,8 @@
 //! run them with `cargo test -p bearer-client --all-features --test conformance -- --include-ignored`
 //! (as `.ci/run` does). Run so without Node.js or `node_modules`, they fail with that message.
 //!
-//! The ureq scenarios run with the default features; the hyper ones need `--features hyper`.
+//! The ureq scenarios run with the default features; the hyper ones need `--features hyper`, the
+//! reqwest ones `--features reqwest`.
 //! Deviations of that server from the provider, and what the client does about each, are in
 //! tests/conformance/README.md.
 
@@ -507,6 +508,98 @@ impl Transport for Hyper {
     }
 }
 
+#[cfg(feature = "reqwest")]
+struct Reqwest;
+
+/// The async client on reqwest with the runtime that drives it.
+#[cfg(feature = "reqwest")]
+#[derive(Clone)]
+struct ReqwestClient {
+    client: bearer_client::reqwest_client::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+#[cfg(feature = "reqwest")]
+impl Reqwest {
+    async fn search_async(
+        client: &bearer_client::reqwest_client::Client,
+        url: &str,
+    ) -> Result<Answer, Failure> {
+        outcome(client.get(url, QUERY).await)
+    }
+}
+
+#[cfg(feature = "reqwest")]
+impl Transport for Reqwest {
+    type Client = ReqwestClient;
+
+    fn build(
+        config: Config,
+        clock: SharedOffset,
+        events: &Recorder,
+        store: Option<Arc<dyn TokenStore>>,
+    ) -> Self::Client {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut builder = bearer_client::reqwest_client::Client::builder(config)
+            .clock(clock)
+            .on_event(events.callback());
+        if let Some(store) = store {
+            builder = builder.shared_store(store);
+        }
+        let client = {
+            let _entered = runtime.enter();
+            builder.build().expect("the client builds")
+        };
+        ReqwestClient {
+            client,
+            runtime: Arc::new(runtime),
+        }
+    }
+
+    fn search(client: &Self::Client, url: &str) -> Result<Answer, Failure> {
+        client
+            .runtime
+            .block_on(Self::search_async(&client.client, url))
+    }
+
+    fn search_concurrently(
+        client: &Self::Client,
+        url: &str,
+        callers: usize,
+    ) -> Vec<Result<Answer, Failure>> {
+        client.runtime.block_on(async {
+            let barrier = Arc::new(tokio::sync::Barrier::new(callers));
+            let tasks: Vec<_> = (0..callers)
+                .map(|_| {
+                    let (client, url, barrier) =
+                        (client.client.clone(), url.to_owned(), barrier.clone());
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        Self::search_async(&client, &url).await
+                    })
+                })
+                .collect();
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await.unwrap());
+            }
+            results
+        })
+    }
+
+    fn tokens(client: &Self::Client) -> Option<StoredTokens> {
+        client.client.tokens()
+    }
+
+    fn calls_used(client: &Self::Client) -> u64 {
+        client.client.budget().calls_used
+    }
+}
+
 // ---- the scenarios, generic over the transport ----------------------------------------------
 
 fn client<T: Transport>(server: &Server, auth: ClientAuth, events: &Recorder) -> T::Client {
@@ -865,3 +958,4 @@ macro_rules! scenarios {
 
 scenarios!(ureq, Ureq, "ureq");
 scenarios!(hyper, Hyper, "hyper");
+scenarios!(reqwest, Reqwest, "reqwest");

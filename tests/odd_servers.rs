@@ -1,10 +1,11 @@
-//! Servers that answer oddly, over loopback, through both transports: whatever the sandbox is
+//! Servers that answer oddly, over loopback, through every transport: whatever the sandbox is
 //! told to answer, a client never aborts, never loops on the token endpoint, counts what the
 //! gateway counts, and fails with a typed error that says what is wrong.
 //!
-//! Each test runs the same scenario over the blocking client (ureq) and the async one (hyper).
+//! Each test runs the same scenario over the blocking client (ureq) and the async ones (hyper,
+//! reqwest).
 
-#![cfg(all(feature = "ureq", feature = "hyper"))]
+#![cfg(all(feature = "ureq", feature = "hyper", feature = "reqwest"))]
 
 mod support;
 

@@ -1,10 +1,10 @@
-//! The scenario list (issue 4), written once and run over both transports against the sandbox
+//! The scenario list (issue 4), written once and run over every transport against the sandbox
 //! over real HTTP on 127.0.0.1: `ureq::NAME` runs it on the blocking client, `hyper::NAME` on
-//! the async one. Every scenario checks the sandbox's own counters as well as the client's
-//! results. Time moves by advancing the sandbox's clock, which the client shares; calls are
+//! the async one on hyper, `reqwest::NAME` on the async one on reqwest. Every scenario checks
+//! the sandbox's own counters as well as the client's results. Time moves by advancing the sandbox's clock, which the client shares; calls are
 //! ordered by held answers, never by sleeps.
 
-#![cfg(all(feature = "ureq", feature = "hyper"))]
+#![cfg(all(feature = "ureq", feature = "hyper", feature = "reqwest"))]
 
 mod support;
 
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use support::*;
 
-over_both_transports! {
+over_every_transport! {
     first_call_gets_a_token_and_later_calls_reuse_it,
     answers_are_readable_as_text_and_json,
     renewal_uses_the_refresh_token_adopts_the_rotation_and_never_resends_the_old_one,

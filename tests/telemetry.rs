@@ -1,6 +1,6 @@
 //! Telemetry (issue 17): a capturing `tracing` subscriber records every field of every span
 //! and event while a client renews, falls back to client credentials and replays a call
-//! against the sandbox, over both transports; the spans and fields are asserted, and no
+//! against the sandbox, over every transport; the spans and fields are asserted, and no
 //! secret (the client secret, any token issued) appears in any of them, raw, base64 or
 //! URL-encoded. A capturing `metrics` recorder asserts the counters after a scripted run.
 //!
@@ -10,6 +10,7 @@
 #![cfg(all(
     feature = "ureq",
     feature = "hyper",
+    feature = "reqwest",
     feature = "tracing",
     feature = "metrics"
 ))]
@@ -455,7 +456,7 @@ fn scripted_run_counts(transport: Transport) {
     }
 }
 
-over_both_transports! {
+over_every_transport! {
     renewal,
     fallback,
     replay,

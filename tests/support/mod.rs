@@ -1,8 +1,8 @@
-//! What the root tests share: a client of either transport, built and called the same way, a
+//! What the root tests share: a client of any transport, built and called the same way, a
 //! sandbox on 127.0.0.1 with one active application, a recorder of the client's events and a
 //! token store in memory.
 //!
-//! A scenario is a function of a [`Transport`]; [`over_both_transports!`] makes one `#[test]`
+//! A scenario is a function of a [`Transport`]; [`over_every_transport!`] makes one `#[test]`
 //! a transport of each, so that a failure names the transport.
 
 #![allow(dead_code)]
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The one error type both transports re-export.
+/// The one error type every transport re-exports.
 pub type Error = bearer_client::blocking::Error;
 
 /// The token lifetime at the provider.
@@ -27,14 +27,15 @@ pub const HOUR: Duration = Duration::from_secs(3600);
 pub enum Transport {
     Ureq,
     Hyper,
+    Reqwest,
 }
 
-pub const TRANSPORTS: [Transport; 2] = [Transport::Ureq, Transport::Hyper];
+pub const TRANSPORTS: [Transport; 3] = [Transport::Ureq, Transport::Hyper, Transport::Reqwest];
 
-/// One `#[test]` a scenario and a transport: `ureq::NAME` and `hyper::NAME`, each calling the
-/// scenario function `NAME(Transport)` of the including file.
+/// One `#[test]` a scenario and a transport: `ureq::NAME`, `hyper::NAME` and `reqwest::NAME`,
+/// each calling the scenario function `NAME(Transport)` of the including file.
 #[macro_export]
-macro_rules! over_both_transports {
+macro_rules! over_every_transport {
     ($($name:ident),* $(,)?) => {
         mod ureq {
             $(
@@ -52,10 +53,18 @@ macro_rules! over_both_transports {
                 }
             )*
         }
+        mod reqwest {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::support::Transport::Reqwest);
+                }
+            )*
+        }
     };
 }
 
-/// A builder of either transport; the methods are the ones both builders share.
+/// A builder of any transport; the methods are the ones all builders share.
 #[must_use]
 pub enum Builder {
     Ureq(bearer_client::blocking::ClientBuilder),
@@ -63,33 +72,45 @@ pub enum Builder {
         bearer_client::asynchronous::ClientBuilder,
         Arc<tokio::runtime::Runtime>,
     ),
+    Reqwest(
+        bearer_client::reqwest_client::ClientBuilder,
+        Arc<tokio::runtime::Runtime>,
+    ),
 }
 
-/// Applies the same builder method to either transport's builder.
+/// Applies the same builder method to any transport's builder.
 macro_rules! either {
     ($self:expr, $builder:ident => $then:expr) => {
         match $self {
             Builder::Ureq($builder) => Builder::Ureq($then),
             Builder::Hyper($builder, runtime) => Builder::Hyper($then, runtime),
+            Builder::Reqwest($builder, runtime) => Builder::Reqwest($then, runtime),
         }
     };
+}
+
+/// The runtime an async client's calls run on in the tests.
+fn runtime() -> Arc<tokio::runtime::Runtime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    Arc::new(runtime)
 }
 
 impl Builder {
     pub fn new(transport: Transport, config: Config) -> Builder {
         match transport {
             Transport::Ureq => Builder::Ureq(bearer_client::blocking::Client::builder(config)),
-            Transport::Hyper => {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
-                Builder::Hyper(
-                    bearer_client::asynchronous::Client::builder(config),
-                    Arc::new(runtime),
-                )
-            }
+            Transport::Hyper => Builder::Hyper(
+                bearer_client::asynchronous::Client::builder(config),
+                runtime(),
+            ),
+            Transport::Reqwest => Builder::Reqwest(
+                bearer_client::reqwest_client::Client::builder(config),
+                runtime(),
+            ),
         }
     }
 
@@ -107,6 +128,10 @@ impl Builder {
 
     pub fn root_certificates_pem(self, pem: &str) -> Self {
         either!(self, b => b.root_certificates_pem(pem))
+    }
+
+    pub fn proxy(self, url: &str) -> Self {
+        either!(self, b => b.proxy(url))
     }
 
     pub fn shared_store(self, store: Arc<dyn TokenStore>) -> Self {
@@ -132,11 +157,18 @@ impl Builder {
                 };
                 client.map(|client| Client::Hyper(client, runtime))
             }
+            Builder::Reqwest(builder, runtime) => {
+                let client = {
+                    let _entered = runtime.enter();
+                    builder.build()
+                };
+                client.map(|client| Client::Reqwest(client, runtime))
+            }
         }
     }
 }
 
-/// A client of either transport, called the same way (the hyper one on its own runtime).
+/// A client of any transport, called the same way (the async ones on their own runtime).
 #[derive(Clone)]
 pub enum Client {
     Ureq(bearer_client::blocking::Client),
@@ -144,9 +176,13 @@ pub enum Client {
         bearer_client::asynchronous::Client,
         Arc<tokio::runtime::Runtime>,
     ),
+    Reqwest(
+        bearer_client::reqwest_client::Client,
+        Arc<tokio::runtime::Runtime>,
+    ),
 }
 
-/// A call running on another thread (ureq) or task (hyper).
+/// A call running on another thread (ureq) or task (hyper, reqwest).
 pub enum Pending {
     Thread(std::thread::JoinHandle<Result<u16, Error>>),
     Task(
@@ -172,6 +208,7 @@ impl Client {
         match self {
             Client::Ureq(_) => Transport::Ureq,
             Client::Hyper(..) => Transport::Hyper,
+            Client::Reqwest(..) => Transport::Reqwest,
         }
     }
 
@@ -185,6 +222,7 @@ impl Client {
         match self {
             Client::Ureq(client) => client.get(url, query),
             Client::Hyper(client, runtime) => runtime.block_on(client.get(url, query)),
+            Client::Reqwest(client, runtime) => runtime.block_on(client.get(url, query)),
         }
     }
 
@@ -198,10 +236,11 @@ impl Client {
         match self {
             Client::Ureq(client) => client.send(request),
             Client::Hyper(client, runtime) => runtime.block_on(client.send(request)),
+            Client::Reqwest(client, runtime) => runtime.block_on(client.send(request)),
         }
     }
 
-    /// One GET of `url` started on another thread (ureq) or task (hyper).
+    /// One GET of `url` started on another thread (ureq) or task (hyper, reqwest).
     pub fn spawn_get(&self, url: &str) -> Pending {
         let url = url.to_owned();
         match self.clone() {
@@ -219,11 +258,20 @@ impl Client {
                 });
                 Pending::Task(task, runtime)
             }
+            Client::Reqwest(client, runtime) => {
+                let task = runtime.spawn(async move {
+                    client
+                        .get(&url, [("query", "privacy")])
+                        .await
+                        .map(|answer| answer.status().as_u16())
+                });
+                Pending::Task(task, runtime)
+            }
         }
     }
 
-    /// `callers` GETs of `url` let go at once (threads for ureq, tasks for hyper, released by
-    /// one barrier): their results.
+    /// `callers` GETs of `url` let go at once (threads for ureq, tasks for hyper and reqwest,
+    /// released by one barrier): their results.
     pub fn get_at_once(&self, callers: usize, url: &str) -> Vec<Result<u16, Error>> {
         match self {
             Client::Ureq(client) => {
@@ -267,6 +315,27 @@ impl Client {
                 }
                 results
             }),
+            Client::Reqwest(client, runtime) => runtime.block_on(async {
+                let barrier = Arc::new(tokio::sync::Barrier::new(callers));
+                let tasks: Vec<_> = (0..callers)
+                    .map(|_| {
+                        let (client, barrier, url) =
+                            (client.clone(), Arc::clone(&barrier), url.to_owned());
+                        tokio::spawn(async move {
+                            barrier.wait().await;
+                            client
+                                .get(&url, [("query", "privacy")])
+                                .await
+                                .map(|answer| answer.status().as_u16())
+                        })
+                    })
+                    .collect();
+                let mut results = Vec::with_capacity(callers);
+                for task in tasks {
+                    results.push(task.await.expect("the caller does not panic"));
+                }
+                results
+            }),
         }
     }
 
@@ -274,6 +343,7 @@ impl Client {
         match self {
             Client::Ureq(client) => client.bearer(),
             Client::Hyper(client, runtime) => runtime.block_on(client.bearer()),
+            Client::Reqwest(client, runtime) => runtime.block_on(client.bearer()),
         }
     }
 
@@ -286,6 +356,7 @@ impl Client {
         match self {
             Client::Ureq(client) => client.report(bearer, status, headers),
             Client::Hyper(client, _) => client.report(bearer, status, headers),
+            Client::Reqwest(client, _) => client.report(bearer, status, headers),
         }
     }
 
@@ -293,6 +364,7 @@ impl Client {
         match self {
             Client::Ureq(client) => client.invalidate(bearer),
             Client::Hyper(client, _) => client.invalidate(bearer),
+            Client::Reqwest(client, _) => client.invalidate(bearer),
         }
     }
 
@@ -300,6 +372,7 @@ impl Client {
         match self {
             Client::Ureq(client) => client.tokens(),
             Client::Hyper(client, _) => client.tokens(),
+            Client::Reqwest(client, _) => client.tokens(),
         }
     }
 
@@ -307,6 +380,7 @@ impl Client {
         match self {
             Client::Ureq(client) => client.budget(),
             Client::Hyper(client, _) => client.budget(),
+            Client::Reqwest(client, _) => client.budget(),
         }
     }
 
@@ -315,15 +389,17 @@ impl Client {
         match self {
             Client::Ureq(client) => format!("{client:?}"),
             Client::Hyper(client, _) => format!("{client:?}"),
+            Client::Reqwest(client, _) => format!("{client:?}"),
         }
     }
 
     /// `Debug` of what the client hands a program's own HTTP stack: the ureq middleware, or
-    /// the tower layer.
+    /// the tower layer, or the reqwest middleware.
     pub fn attachment_debug(&self) -> String {
         match self {
             Client::Ureq(client) => format!("{:?}", client.middleware()),
             Client::Hyper(client, _) => format!("{:?}", client.layer()),
+            Client::Reqwest(client, _) => format!("{:?}", client.middleware()),
         }
     }
 }

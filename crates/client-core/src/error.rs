@@ -1,9 +1,11 @@
 //! The clients' one error type: the state machine's typed errors, transport failures, and what
 //! a client itself decides (a token refused twice, a wait too long, an oversized body).
 //!
-//! Both transports return it, so a program moving between them matches on the same names. Two
-//! variants come only from the tower layer of `bearer-transport-hyper`:
-//! [`Error::TokenRefusedNotReplayable`] and [`Error::Service`].
+//! Every transport returns it, so a program moving between them matches on the same names. Two
+//! variants come only from the middlewares that wrap a program's own HTTP stack:
+//! [`Error::TokenRefusedNotReplayable`] (the tower layer of `bearer-transport-hyper` and the
+//! reqwest-middleware middleware of `bearer-transport-reqwest`) and [`Error::Service`] (the
+//! tower layer).
 //!
 //! Every `Display` is a sentence that says what happened and what to do; none shows a token, a
 //! secret or a query string.
@@ -65,7 +67,8 @@ pub enum Error {
     },
     /// The API answered 401 for the token, and the call could not be replayed with a renewed
     /// token because its body cannot be sent twice. The token is renewed for the next call.
-    /// (Only from the tower layer of `bearer-transport-hyper`.)
+    /// (Only from the tower layer of `bearer-transport-hyper` and the middleware of
+    /// `bearer-transport-reqwest`.)
     #[error(
         "the API refused the access token ({}) and the call was not replayed because its body cannot be sent twice; the token will be renewed, so send the call again",
         .challenge.as_deref().unwrap_or("401 with no challenge")

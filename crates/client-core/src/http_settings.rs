@@ -31,6 +31,8 @@ pub struct HttpSettings {
     pub max_response_bytes: usize,
     /// Whether API calls may go over plain `http` to a host that is not loopback.
     pub allow_plain_http: bool,
+    /// The proxies requests go through (none for loopback).
+    pub proxies: crate::Proxies,
 }
 
 impl HttpSettings {

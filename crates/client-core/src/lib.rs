@@ -1,8 +1,9 @@
 //! bearer-client-core: what the bearer transports share and that needs neither a socket nor a
-//! runtime.
+//! runtime — and, with the feature `tokio`, the one piece the async transports share that does
+//! need one: how a task waits for the token state.
 //!
-//! `bearer-transport-ureq` (blocking) and `bearer-transport-hyper` (async) both run the sans-IO
-//! [`bearer_protocol::TokenManager`]; everything around it that does not depend on how a
+//! `bearer-transport-ureq` (blocking), `bearer-transport-hyper` and `bearer-transport-reqwest`
+//! (async) all run the sans-IO [`bearer_protocol::TokenManager`]; everything around it that does not depend on how a
 //! transport sends, blocks or awaits lives here, once: the builder [`Settings`] and their
 //! defaults, the shared [`TokenState`] (the machine behind a mutex, its events drained into the
 //! store and the observer's queue), the decisions on each answer ([`Attempts`]), the
@@ -30,6 +31,9 @@
 //! - `request`: building calls, redacting targets, reading challenges;
 //! - `events`: [`ClientEvent`]s; `delivery`: the [`Events`] queue; `body`: [`Body`];
 //!   `clock`: [`SystemClock`]; `error`: [`Error`];
+//! - `flight` (feature `tokio`): `Flight`, how a task of an async transport (hyper, reqwest)
+//!   waits for the token state — a `Notify`, `tokio::time` sleeps, cancellation safety — and
+//!   their background renewer.
 //! - `telemetry`: `tracing` spans and events (feature `tracing`) and `metrics` (feature
 //!   `metrics`), fed from the state, the fetches and the fleet steps; [`CallSpan`] for the
 //!   transports' API calls, [`url_full`] for a URL safe to record.
@@ -44,7 +48,10 @@ mod failure;
 mod fetch;
 mod fleet;
 mod fleet_store;
+#[cfg(feature = "tokio")]
+mod flight;
 mod http_settings;
+mod proxy;
 mod request;
 mod settings;
 mod state;
@@ -62,7 +69,13 @@ pub use events::{ClientEvent, StoreOperation, WaitCause};
 pub use failure::{io_failure_kind, kind_of as tls_kind_of, tls_failure_kind};
 pub use fetch::Fetch;
 pub use fleet_store::{FleetStore, WriteOutcome};
+#[cfg(feature = "tokio")]
+pub use flight::{
+    DEFAULT_RENEWAL_CHECK_INTERVAL, Flight, Renewable, RenewerGuard, TokenAnswer, sleep_until,
+    spawn_renewer,
+};
 pub use http_settings::{HttpSettings, X_ORIGINATING_IP};
+pub use proxy::{Proxies, Proxy, ProxySetting, ProxySource};
 pub use request::{challenge, get_request, target, with_bearer};
 pub use settings::{
     Checked, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WAIT,

@@ -8,6 +8,7 @@ use crate::delivery::Callback;
 use crate::error::Error;
 use crate::fleet_store::FleetStore;
 use crate::http_settings::HttpSettings;
+use crate::proxy::{Proxies, ProxySetting};
 use crate::state::StateSettings;
 use crate::store::TokenStore;
 use bearer_protocol::Config;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub store: Option<Arc<dyn TokenStore>>,
     /// The store shared with the other processes using the credential.
     pub fleet_store: Option<Arc<dyn FleetStore>>,
+    /// Which proxy requests go through (default: the environment's).
+    pub proxy: ProxySetting,
     /// The observer's callback.
     pub on_event: Option<Box<Callback>>,
     root_certificates: Vec<CertificateDer<'static>>,
@@ -88,6 +91,7 @@ impl Settings {
             clock: Arc::new(SystemClock),
             store: None,
             fleet_store: None,
+            proxy: ProxySetting::Environment,
             on_event: None,
             root_certificates: Vec::new(),
             root_certificate_error: None,
@@ -150,6 +154,7 @@ impl Settings {
             ));
         }
         let token_timeout = self.timeout.min(self.config.token_request_timeout());
+        let proxies = Proxies::resolve(&self.proxy, |name| std::env::var(name).ok())?;
         let http = HttpSettings {
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,
@@ -159,6 +164,7 @@ impl Settings {
             root_certificates: self.root_certificates,
             max_response_bytes: self.max_response_bytes,
             allow_plain_http: self.allow_plain_http,
+            proxies,
         };
         let state = StateSettings {
             config: self.config,
@@ -194,7 +200,8 @@ impl Settings {
             .field("max_wait", &self.max_wait)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("over_qps_retries", &self.over_qps_retries)
-            .field("allow_plain_http", &self.allow_plain_http);
+            .field("allow_plain_http", &self.allow_plain_http)
+            .field("proxy", &matches!(self.proxy, ProxySetting::Url(_)));
         debug
     }
 }
@@ -276,6 +283,22 @@ macro_rules! settings_methods {
         /// [`ClientEvent::Fleet`](crate::ClientEvent::Fleet). Replaces [`store`](Self::store).
         pub fn fleet_store(mut self, store: impl $crate::FleetStore + 'static) -> Self {
             self.$field.fleet_store = ::std::option::Option::Some(::std::sync::Arc::new(store));
+            self
+        }
+
+        /// Sends every request but those to loopback through the `http://` proxy at `url`
+        /// (`http://[user:password@]host:port`; tunnelled with `CONNECT`), instead of the one
+        /// the environment names (the default: `https_proxy`, `http_proxy`, `all_proxy`,
+        /// `no_proxy`, as curl reads them). A proxy that cannot be reached is named in the
+        /// error.
+        pub fn proxy(mut self, url: impl ::std::convert::Into<::std::string::String>) -> Self {
+            self.$field.proxy = $crate::ProxySetting::Url(url.into());
+            self
+        }
+
+        /// Sends every request directly, whatever the proxy environment variables say.
+        pub fn no_proxy(mut self) -> Self {
+            self.$field.proxy = $crate::ProxySetting::None;
             self
         }
 

@@ -453,11 +453,33 @@ impl TokenState {
         CallSpan::new(method, uri, resend_count)
     }
 
+    /// [`call_span`](Self::call_span) for a URL as text (a reqwest `Url`), parsed only when a
+    /// subscriber may want the span.
+    #[inline]
+    pub fn call_span_url(&self, method: &http::Method, url: &str, resend_count: u32) -> CallSpan {
+        CallSpan::for_url(method, url, resend_count)
+    }
+
     /// Feeds an API answer's status and headers, for a call made with `bearer`, to the machine
     /// and returns its verdict; delivers what it reported.
     pub fn judge(&self, bearer: &Bearer, status: StatusCode, headers: &HeaderMap) -> ApiVerdict {
         if let Some(fleet) = &self.fleet {
             fleet.count_call();
+        }
+        if TokenManager::answer_changes_nothing(status, headers) {
+            // Nothing to learn from it: no lock, no event (the metrics take the lock only for
+            // the quota gauge, at most once a second).
+            #[cfg(feature = "metrics")]
+            {
+                let now = self.clock.now();
+                self.meters.answered(
+                    Some(status),
+                    now,
+                    || quota_left(&mut self.machine(), now),
+                    || token_left(bearer, now),
+                );
+            }
+            return ApiVerdict::Deliver;
         }
         let verdict = {
             let mut machine = self.machine();
@@ -501,21 +523,8 @@ impl TokenState {
         self.meters.answered(
             status,
             now,
-            || {
-                let budget = machine.budget(now);
-                budget.calls_allowed.map(|allowed| {
-                    allowed
-                        .saturating_sub(budget.calls_used)
-                        .saturating_sub(budget.reserved_for_tokens)
-                })
-            },
-            || {
-                bearer
-                    .expires_at()
-                    .duration_since(now)
-                    .unwrap_or_default()
-                    .as_secs_f64()
-            },
+            || quota_left(machine, now),
+            || token_left(bearer, now),
         );
     }
 
@@ -709,6 +718,28 @@ impl TokenState {
     }
 }
 
+/// Calls left in the quota day, less those kept back for renewals, when the allowance is known
+/// (the `bearer_quota_remaining` gauge).
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+fn quota_left(machine: &mut TokenManager, now: SystemTime) -> Option<u64> {
+    let budget = machine.budget(now);
+    budget.calls_allowed.map(|allowed| {
+        allowed
+            .saturating_sub(budget.calls_used)
+            .saturating_sub(budget.reserved_for_tokens)
+    })
+}
+
+/// Seconds the token of `bearer` has left (the `bearer_token_remaining_seconds` gauge).
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+fn token_left(bearer: &Bearer, now: SystemTime) -> f64 {
+    bearer
+        .expires_at()
+        .duration_since(now)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
 /// What a [`TokenState::drain`] saw, for the telemetry of a token request's end.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Drained {
@@ -763,6 +794,20 @@ impl Drop for Locked<'_> {
 impl fmt::Debug for Locked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Locked").finish_non_exhaustive()
+    }
+}
+
+impl Drop for TokenState {
+    /// With a fleet store, writes the calls counted since the record's last write, so that
+    /// the fleet's count of the day holds this process's calls (a short store step; a store
+    /// that does not answer only loses the count).
+    fn drop(&mut self) {
+        if let Some(fleet) = &self.fleet {
+            let mut coordinator = fleet.lock();
+            coordinator.flush();
+            fleet.advance(&mut coordinator, &*self.clock, &self.events, || {});
+        }
+        self.events.deliver();
     }
 }
 

@@ -333,3 +333,51 @@ proptest! {
         run(ops, Some(plan))?;
     }
 }
+
+/// The shortcut a client takes for the common answer (no lock): whenever
+/// `answer_changes_nothing` says so, `handle_api_response` delivers it and changes nothing the
+/// machine shows (budget, timers, the next step).
+mod answer_shortcut {
+    use super::*;
+    use http::HeaderMap;
+
+    const HEADERS: [(&str, &str); 7] = [
+        ("content-type", "application/json"),
+        ("x-plan-quota-current", "17"),
+        ("x-plan-qps-allotted", "2"),
+        ("x-mashery-error-code", "ERR_403_DEVELOPER_OVER_QPS"),
+        ("x-mashery-error-code", "ERR_401_INVALID_OR_EXPIRED_TOKEN"),
+        ("www-authenticate", "Bearer error=\"invalid_token\""),
+        ("retry-after", "3"),
+    ];
+
+    proptest! {
+        #[test]
+        fn a_skipped_answer_is_one_the_machine_would_deliver_unchanged(
+            status in prop::sample::select(vec![200u16, 201, 204, 302, 400, 401, 403, 404, 429, 500, 503]),
+            which in prop::collection::vec(0..HEADERS.len(), 0..4),
+        ) {
+            let mut headers = HeaderMap::new();
+            for i in which {
+                let (name, value) = HEADERS[i];
+                headers.append(
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_static(value),
+                );
+            }
+            let status = StatusCode::from_u16(status).unwrap();
+            prop_assume!(TokenManager::answer_changes_nothing(status, &headers));
+            let mut machine = machine_with_token(Plan::default());
+            let now = start() + Duration::from_secs(1);
+            let Step::Authorized(bearer) = machine.poll_call(now) else {
+                panic!("a valid token");
+            };
+            while machine.poll_event().is_some() {}
+            let before = (machine.budget(now), machine.poll_timeout());
+            let verdict = machine.handle_api_response(now, &bearer, status, &headers);
+            prop_assert!(matches!(verdict, bearer_protocol::ApiVerdict::Deliver), "{verdict:?}");
+            prop_assert!(machine.poll_event().is_none());
+            prop_assert_eq!(before, (machine.budget(now), machine.poll_timeout()));
+        }
+    }
+}

@@ -134,6 +134,21 @@ impl Fleet {
         }
     }
 
+    /// The shared record, as the store holds it.
+    fn record(&self) -> Option<bearer_protocol::fleet::Record> {
+        let credential = bearer_protocol::Credential {
+            token_url: self.sandbox.token_url(),
+            client_id: self.keys.client_id.as_str().into(),
+        };
+        let store = self
+            .store
+            .parse::<bearer_store::StoreSpec>()
+            .ok()?
+            .open()
+            .ok()?;
+        store.read(&credential).ok()?
+    }
+
     fn dir(&self) -> &Path {
         Path::new(self.store.trim_start_matches("file:"))
     }
@@ -268,6 +283,9 @@ fn ten_runs_in_a_row_send_one_token_request(fleet: &Fleet) {
         "the first run's token serves all ten"
     );
     assert_eq!(counters.api_calls, 10);
+    // Each run wrote its call to the fleet's count of the day as it exited.
+    let day = fleet.record().expect("the shared record").day;
+    assert_eq!((day.calls, day.token_requests), (10, 1));
 }
 
 fn six_processes_renew_once_per_lifetime_and_fetch_once_in_all(fleet: &Fleet) {

@@ -3,7 +3,6 @@
 use crate::client::Client;
 use crate::flight::Shared;
 use crate::net;
-use crate::renewer;
 use bearer_client_core::{Checked, Error, Settings};
 use bearer_protocol::Config;
 use std::fmt;
@@ -12,8 +11,7 @@ use std::time::Duration;
 
 /// Default `User-Agent`.
 pub const DEFAULT_USER_AGENT: &str = concat!("bearer/", env!("CARGO_PKG_VERSION"), " (hyper)");
-/// Default longest sleep of the background renewer between two looks at the clock.
-pub const DEFAULT_RENEWAL_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+pub use bearer_client_core::DEFAULT_RENEWAL_CHECK_INTERVAL;
 
 /// Builds a [`Client`]: the protocol configuration plus transport settings, each with a
 /// default.
@@ -72,10 +70,12 @@ impl ClientBuilder {
     /// With [`proactive_renewal`](Self::proactive_renewal), it must run inside a Tokio runtime.
     pub fn build(self) -> Result<Client, Error> {
         let Checked { http, state } = self.settings.check()?;
-        let client = net::http_client(&http.root_certificates, http.connect_timeout)?;
+        let client =
+            net::http_client(&http.root_certificates, http.connect_timeout, &http.proxies)?;
         let shared = Arc::new(Shared::new(state.load(), client, http));
         if self.proactive_renewal {
-            renewer::spawn(&shared, self.renewal_check_interval)?;
+            let guard = bearer_client_core::spawn_renewer(&shared, self.renewal_check_interval)?;
+            let _ = shared.renewer.set(guard);
         }
         Ok(Client::from_shared(shared))
     }

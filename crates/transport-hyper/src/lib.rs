@@ -39,11 +39,13 @@
 //!
 //! - `builder`: [`ClientBuilder`], the transport settings around a [`bearer_protocol::Config`];
 //! - `client`: [`Client`], calls with the bearer attached, one replay on a stale token;
-//! - `flight`: how tasks wait on the shared token state (a `Notify`, `tokio::time` sleeps,
-//!   cancellation);
+//! - `flight`: how tasks wait on the shared token state (client-core's `Flight`: a `Notify`,
+//!   `tokio::time` sleeps, cancellation), with this crate's token exchange;
 //! - `net`: hyper-util over rustls, capped body reads, naming transport failures;
-//! - `layer`: [`BearerLayer`] and [`BearerService`]; `replay`: [`ReplayBody`];
-//! - `renewer`: the optional background renewal task.
+//! - `layer`: [`BearerLayer`] and [`BearerService`]; `replay`: [`ReplayBody`].
+//!
+//! The optional background renewal task is client-core's (`spawn_renewer`), shared with the
+//! reqwest transport.
 //!
 //! What does not depend on hyper or tokio — the settings and their defaults, the token state
 //! behind its lock, [`ClientEvent`]s, [`Body`], [`SystemClock`], [`Error`] — comes from
@@ -54,7 +56,7 @@ mod client;
 mod flight;
 mod layer;
 mod net;
-mod renewer;
+mod proxy;
 mod replay;
 
 pub use bearer_protocol;

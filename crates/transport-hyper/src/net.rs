@@ -3,7 +3,8 @@
 //! hyper-util's client never follows redirects, and nothing in this crate does: a 3xx answer is
 //! handed back as it came, so an `Authorization` header never travels to another host.
 
-use bearer_client_core::{Error, HttpSettings};
+use crate::proxy::Connector;
+use bearer_client_core::{Error, HttpSettings, Proxies};
 use bearer_protocol::wire::MAX_BODY_BYTES;
 use bearer_protocol::{TransportFailure, TransportFailureKind};
 use bytes::Bytes;
@@ -20,13 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The hyper-util client every request of a [`Client`](crate::Client) goes through.
-pub(crate) type HttpClient = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = HyperClient<HttpsConnector<Connector>, Full<Bytes>>;
 
-/// Builds the client: HTTP/1.1 over TCP or rustls (ring), trusting the Mozilla roots, or only
-/// `extra_roots` when there are any.
+/// Builds the client: over rustls (ring), HTTP/2 when the server offers it by ALPN and
+/// HTTP/1.1 otherwise (plain HTTP is always HTTP/1.1: no prior knowledge), trusting the Mozilla
+/// roots, or only `extra_roots` when there are any.
 pub(crate) fn http_client(
     extra_roots: &[CertificateDer<'static>],
     connect_timeout: Duration,
+    proxies: &Proxies,
 ) -> Result<HttpClient, Error> {
     let mut roots = if !extra_roots.is_empty() {
         RootCertStore::empty()
@@ -56,8 +59,8 @@ pub(crate) fn http_client(
     let https = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp);
+        .enable_all_versions()
+        .wrap_connector(Connector::new(tcp, proxies.clone()));
     Ok(HyperClient::builder(TokioExecutor::new()).build(https))
 }
 

@@ -1,10 +1,11 @@
-//! Sending over ureq: two agents (token endpoint, API) that never follow redirects and never
-//! turn 4xx/5xx into bodiless errors, capped body reads, and transport failures named for the
-//! state machine.
+//! Sending over ureq: two agents (token endpoint, API) per route — direct, and one per proxy
+//! of the client's [`Proxies`] — that never follow redirects and never turn 4xx/5xx into
+//! bodiless errors, capped body reads, and transport failures named for the state machine (a
+//! proxy that cannot be reached is named).
 
 use bearer_client_core::Error;
 use bearer_client_core::{
-    Body, HttpSettings, io_failure_kind, target, tls_failure_kind, tls_kind_of,
+    Body, HttpSettings, Proxy, io_failure_kind, target, tls_failure_kind, tls_kind_of,
 };
 use bearer_protocol::wire::MAX_BODY_BYTES;
 use bearer_protocol::{TransportFailure, TransportFailureKind};
@@ -13,20 +14,58 @@ use std::io::Read;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-/// The client's two ureq agents and what it adds to every API call.
+/// The client's ureq agents and what it adds to every API call.
 pub(crate) struct Exchange {
+    /// The direct route first, then one per proxy.
+    routes: Vec<Route>,
+    settings: HttpSettings,
+}
+
+/// A way to the servers: directly or through one proxy, with an agent for token requests and
+/// one for API calls (their time-outs differ).
+struct Route {
+    proxy: Option<Proxy>,
     token_agent: ureq::Agent,
     api_agent: ureq::Agent,
-    settings: HttpSettings,
+}
+
+impl Route {
+    fn new(settings: &HttpSettings, proxy: Option<Proxy>) -> Self {
+        Self {
+            token_agent: agent(settings, settings.token_timeout, proxy.as_ref()),
+            api_agent: agent(settings, settings.timeout, proxy.as_ref()),
+            proxy,
+        }
+    }
+
+    /// `failure`, naming the proxy when the request went through one.
+    fn failure(&self, error: &ureq::Error) -> TransportFailure {
+        let mut failure = failure(error);
+        if let Some(proxy) = &self.proxy {
+            failure.message = format!("through {proxy}: {}", failure.message);
+        }
+        failure
+    }
 }
 
 impl Exchange {
     pub(crate) fn new(settings: HttpSettings) -> Self {
-        Self {
-            token_agent: agent(&settings, settings.token_timeout),
-            api_agent: agent(&settings, settings.timeout),
-            settings,
+        let mut routes = vec![Route::new(&settings, None)];
+        for proxy in settings.proxies.iter() {
+            if !routes.iter().any(|r| r.proxy.as_ref() == Some(proxy)) {
+                routes.push(Route::new(&settings, Some(proxy.clone())));
+            }
         }
+        Self { routes, settings }
+    }
+
+    /// The route a request to `uri` takes.
+    fn route(&self, uri: &http::Uri) -> &Route {
+        let proxy = self.settings.proxies.for_uri(uri);
+        self.routes
+            .iter()
+            .find(|route| route.proxy.as_ref() == proxy)
+            .unwrap_or(&self.routes[0])
     }
 
     /// The settings it sends with.
@@ -40,9 +79,10 @@ impl Exchange {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportFailure> {
-        let response = run(&self.token_agent, request).map_err(|e| failure(&e))?;
+        let route = self.route(request.uri());
+        let response = run(&route.token_agent, request).map_err(|e| route.failure(&e))?;
         let (parts, body) = response.into_parts();
-        let (bytes, _) = read_capped(body, MAX_BODY_BYTES).map_err(|e| failure(&e))?;
+        let (bytes, _) = read_capped(body, MAX_BODY_BYTES).map_err(|e| route.failure(&e))?;
         Ok(http::Response::from_parts(parts, bytes))
     }
 
@@ -54,11 +94,12 @@ impl Exchange {
         uri: &http::Uri,
     ) -> Result<http::Response<Body>, Error> {
         self.settings.add_originating_ip(request.headers_mut());
+        let route = self.route(uri);
         let transport = |error: ureq::Error| Error::Transport {
             target: target(uri),
-            failure: failure(&error),
+            failure: route.failure(&error),
         };
-        let response = run(&self.api_agent, request).map_err(transport)?;
+        let response = run(&route.api_agent, request).map_err(transport)?;
         let (parts, body) = response.into_parts();
         let limit = self.settings.max_response_bytes;
         let (bytes, over) = read_capped(body, limit).map_err(transport)?;
@@ -69,8 +110,11 @@ impl Exchange {
     }
 }
 
-fn agent(settings: &HttpSettings, timeout: Duration) -> ureq::Agent {
+fn agent(settings: &HttpSettings, timeout: Duration, proxy: Option<&Proxy>) -> ureq::Agent {
+    // Never ureq's own reading of the environment: the client's proxies decide, per target.
+    let proxy = proxy.and_then(|proxy| ureq::Proxy::new(proxy.url()).ok());
     let mut builder = ureq::Agent::config_builder()
+        .proxy(proxy)
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)

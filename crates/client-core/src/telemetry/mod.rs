@@ -206,6 +206,20 @@ impl CallSpan {
         }
     }
 
+    /// The same for a URL as text (a reqwest `Url`), parsed only when a subscriber may want
+    /// the span.
+    #[inline]
+    pub fn for_url(method: &Method, url: &str, resend_count: u32) -> Self {
+        let _ = (method, url, resend_count);
+        Self {
+            #[cfg(feature = "tracing")]
+            span: tracing::dispatcher::has_been_set().then(|| {
+                let uri = url.parse::<Uri>().unwrap_or_default();
+                trace::call_span(method, &uri, resend_count)
+            }),
+        }
+    }
+
     /// Runs `f` (the blocking exchange) inside the span.
     #[inline]
     pub fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {

@@ -247,6 +247,8 @@ pub enum State {
     Releasing,
     /// Writing back what was done alone.
     Reconciling,
+    /// Writing the calls counted since the last write ([`Coordinator::flush`]).
+    Flushing,
 }
 
 /// A lease this process holds, and when it ends on this process's clock.
@@ -295,6 +297,9 @@ enum Phase {
         base: Record,
         ours: bool,
     },
+    Flushing {
+        base: Record,
+    },
 }
 
 /// Most events kept undrained; older ones are dropped.
@@ -326,6 +331,8 @@ pub struct Coordinator {
     unsynced_requests: u32,
     /// API calls counted, not yet flushed to the store.
     unflushed_calls: u64,
+    /// [`Coordinator::flush`] was asked and the calls are not written yet.
+    flush_asked: bool,
     /// Sent alone in the quota day (the day's end, the count).
     alone_today: (SystemTime, u32),
     /// While the store is unreachable: when to try it next.
@@ -351,6 +358,7 @@ impl Coordinator {
             unsynced_tokens: false,
             unsynced_requests: 0,
             unflushed_calls: 0,
+            flush_asked: false,
             alone_today: (SystemTime::UNIX_EPOCH, 0),
             degraded: None,
             retry_at: None,
@@ -410,12 +418,20 @@ impl Coordinator {
             Phase::Committing { .. } => State::Committing,
             Phase::Releasing { .. } => State::Releasing,
             Phase::Reconciling { .. } => State::Reconciling,
+            Phase::Flushing { .. } => State::Flushing,
         }
     }
 
     /// Counts `calls` API calls, flushed to the record with its next write.
     pub fn count_calls(&mut self, calls: u64) {
         self.unflushed_calls = self.unflushed_calls.saturating_add(calls);
+    }
+
+    /// Asks for the calls counted to be written to the record now (read, then a
+    /// compare-and-swap of the record with the counts added), as a process does before it
+    /// exits, rather than with the next renewal.
+    pub fn flush(&mut self) {
+        self.flush_asked = true;
     }
 
     /// The next event, if any.
@@ -475,6 +491,11 @@ impl Coordinator {
                 record: self.next_record(now, base, self.tokens.clone(), 0),
             },
             Phase::Releasing { id } => Step::Release { holder: *id },
+            Phase::Flushing { base } => Step::Write {
+                expected: base.generation,
+                lease: None,
+                record: self.next_record(now, base, base.tokens.clone(), 0),
+            },
             Phase::Reconciling { base, ours } => {
                 let tokens = if *ours {
                     self.tokens.clone()
@@ -630,6 +651,18 @@ impl Coordinator {
                 self.unsynced_requests = 0;
                 self.unflushed_calls = 0;
             }
+            (Phase::Flushing { base }, StoreAnswer::Written) => {
+                self.rejoin();
+                if self.generation == base.generation {
+                    self.generation = base.generation.saturating_add(1);
+                }
+                self.unflushed_calls = 0;
+                self.flush_asked = false;
+            }
+            (Phase::Flushing { .. }, StoreAnswer::Conflict(_)) => {
+                self.rejoin();
+                self.enter(Phase::Reading);
+            }
             (Phase::Reconciling { .. }, StoreAnswer::Conflict(_)) => {
                 self.rejoin();
                 self.enter(Phase::Reading);
@@ -703,7 +736,10 @@ impl Coordinator {
         let renew = self.needs_renewal(now);
         let retry_ok = self.retry_at.is_none_or(|t| now >= t);
         let probe_due = self.degraded.is_some_and(|t| now >= t);
-        let sync = self.degraded.is_none() && (self.unsynced_tokens || self.unsynced_requests > 0);
+        let sync = self.degraded.is_none()
+            && (self.unsynced_tokens
+                || self.unsynced_requests > 0
+                || (self.flush_asked && self.unflushed_calls > 0));
         if (renew && retry_ok) || probe_due || sync {
             if self.degraded.is_some() {
                 self.degraded = Some(now + self.config.probe_every);
@@ -734,6 +770,10 @@ impl Coordinator {
                 return;
             }
             self.unsynced_tokens = false;
+        }
+        if self.flush_asked && self.unflushed_calls > 0 && !self.needs_renewal(now) {
+            self.enter(Phase::Flushing { base: record });
+            return;
         }
         if self.fresh(now, &record) {
             self.adopt(record);

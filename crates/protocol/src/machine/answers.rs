@@ -3,6 +3,7 @@
 //! answer, and the holds (backoff, quiet periods) that follow.
 
 use super::*;
+use crate::wire::gateway::X_MASHERY_ERROR_CODE;
 
 impl TokenManager {
     /// Feeds the answer to a token request.
@@ -102,6 +103,18 @@ impl TokenManager {
         if failure.kind.never_sent() {
             self.budget.refund_call();
         }
+    }
+
+    /// Whether [`handle_api_response`](Self::handle_api_response) of this answer would deliver
+    /// it and change nothing: not a 401, and no quota header (`X-Plan-*`) nor gateway error
+    /// code (`X-Mashery-Error-Code`). A caller may then skip feeding it — the common answer,
+    /// judged without taking the machine's lock. Reads no state, only scans the header names.
+    pub fn answer_changes_nothing(status: StatusCode, headers: &HeaderMap) -> bool {
+        status != StatusCode::UNAUTHORIZED
+            && !headers.keys().any(|name| {
+                let name = name.as_str();
+                name.starts_with("x-plan-") || name == X_MASHERY_ERROR_CODE.as_str()
+            })
     }
 
     /// Feeds the status and headers of an API answer to a call made with `bearer`, and says what

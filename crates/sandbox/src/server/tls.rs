@@ -39,10 +39,14 @@ fn generate() -> Result<TestTls, SandboxError> {
     let ca_key = KeyPair::generate().map_err(tls_error)?;
     let ca = ca_params.self_signed(&ca_key).map_err(tls_error)?;
 
+    // `sandbox.test` names (never resolved: RFC 2606) are for tests that reach the sandbox
+    // through a proxy, by a name that is not loopback.
     let mut leaf_params = CertificateParams::new(vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
+        "sandbox.test".to_owned(),
+        "api.sandbox.test".to_owned(),
     ])
     .map_err(tls_error)?;
     leaf_params

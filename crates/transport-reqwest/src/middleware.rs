@@ -1,0 +1,156 @@
+//! [`BearerMiddleware`]: bearer auth for a program's own
+//! [`reqwest_middleware::ClientWithMiddleware`], from the same token state as the
+//! [`Client`](crate::Client) it came from.
+
+use crate::client::Shared;
+use crate::net;
+use bearer_client_core::{Attempts, Error, Purpose, WaitCause, challenge};
+use bearer_protocol::{ApiVerdict, TransportFailure};
+use http::Extensions;
+use http::header::AUTHORIZATION;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+use std::fmt;
+use std::sync::Arc;
+
+/// A [`reqwest_middleware::Middleware`] that adds `Authorization: Bearer …` to every request
+/// (see [`Client::middleware`](crate::Client::middleware)). Clones share the client's token
+/// state: one token request however many tasks call.
+///
+/// ```no_run
+/// # async fn run(client: bearer_transport_reqwest::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let api = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(client.middleware())
+///     .build();
+/// let answer = api
+///     .get("https://api.example.com/v1/searchoauth")
+///     .query(&[("query", "privacy")])
+///     .send()
+///     .await?;
+/// println!("{}", answer.status());
+/// # Ok(()) }
+/// ```
+///
+/// - Each answer's status and headers are judged by the token state, as the client's own
+///   calls are: quota headers and over-QPS denials feed the budget and pacing.
+/// - A 401 for a stale token is replayed once with a renewed token when the request can be
+///   cloned ([`reqwest::Request::try_clone`]: any body but a stream); otherwise the call fails
+///   with [`Error::TokenRefusedNotReplayable`] (the next call gets a renewed token).
+/// - "Over queries per second" is waited out and the call sent again (up to the client's
+///   `over_qps_retries`, within its `max_wait`) when the request can be cloned; otherwise the
+///   answer is returned as it came.
+/// - Each request gets what the client's own calls get: its `User-Agent` and
+///   `X-Originating-IP` unless the request sets them, the client's time-out unless the request
+///   sets its own (replacing the reqwest client's; it runs until the body is read), and the
+///   refusal of plain `http` off loopback ([`Error::PlainHttp`]). The answer's body is the
+///   caller's to read: the client's `max_response_bytes` caps only its own calls.
+/// - Errors of the token state (credentials refused, quota spent, a wait too long) come as
+///   [`reqwest_middleware::Error::Middleware`] holding an [`Error`]: `downcast_ref::<Error>()`
+///   it; reqwest's own errors come as they are.
+/// - Redirects follow the reqwest client's policy, under this middleware (the answer judged is
+///   the last one); reqwest drops `Authorization` when a redirect leaves the host.
+#[derive(Clone)]
+pub struct BearerMiddleware {
+    shared: Arc<Shared>,
+}
+
+impl BearerMiddleware {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+}
+
+fn refused(error: Error) -> reqwest_middleware::Error {
+    reqwest_middleware::Error::middleware(error)
+}
+
+/// How an attempt failed, for the state machine (never naming the URL).
+fn failure_of(error: &reqwest_middleware::Error) -> TransportFailure {
+    match error {
+        // The program's own client: its proxies are its own, not the settings'.
+        reqwest_middleware::Error::Reqwest(error) => net::failure(error),
+        reqwest_middleware::Error::Middleware(error) => {
+            let error: &(dyn std::error::Error + 'static) = &**error;
+            TransportFailure::new(net::classify(error), net::describe(error))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for BearerMiddleware {
+    async fn handle(
+        &self,
+        mut request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let shared = &*self.shared;
+        let settings = &shared.settings;
+        let uri = http::Uri::try_from(request.url().as_str()).map_err(|_| {
+            refused(Error::InvalidRequest(
+                "the URL is not a valid absolute URL".to_owned(),
+            ))
+        })?;
+        settings.check_target(&uri).map_err(refused)?;
+        settings.add_user_agent(request.headers_mut());
+        settings.add_originating_ip(request.headers_mut());
+        if request.timeout().is_none() {
+            *request.timeout_mut() = Some(settings.timeout);
+        }
+        let state = &shared.state;
+        let mut attempts = Attempts::new();
+        loop {
+            let spare = request.try_clone();
+            let bearer = shared.authorize(Purpose::Call).await.map_err(refused)?;
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, bearer.header_value().clone());
+            let span =
+                state.call_span_url(request.method(), request.url().as_str(), attempts.resends());
+            let response = match span
+                .instrument(next.clone().run(request, &mut *extensions))
+                .await
+            {
+                Ok(response) => {
+                    span.status(response.status());
+                    response
+                }
+                Err(error) => {
+                    let failure = failure_of(&error);
+                    span.failed(&failure.kind);
+                    state.judge_failure(&bearer, &failure);
+                    return Err(error);
+                }
+            };
+            // As `Attempts::follow` does for the client's own calls, except that a request
+            // which cannot be cloned ends the replay (an error) or the wait (the answer as it
+            // came).
+            request = match state.judge(&bearer, response.status(), response.headers()) {
+                ApiVerdict::Deliver => return Ok(response),
+                ApiVerdict::Replay => {
+                    attempts.replay(response.headers()).map_err(refused)?;
+                    spare.ok_or_else(|| {
+                        refused(Error::TokenRefusedNotReplayable {
+                            challenge: challenge(response.headers()),
+                        })
+                    })?
+                }
+                ApiVerdict::RetryAt(retry_at) => match spare {
+                    Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
+                        bearer_client_core::sleep_until(state, retry_at, WaitCause::RetryAfter)
+                            .await;
+                        spare
+                    }
+                    _ => return Ok(response),
+                },
+                ApiVerdict::Fail(error) => return Err(refused(error.into())),
+            };
+        }
+    }
+}
+
+impl fmt::Debug for BearerMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerMiddleware").finish_non_exhaustive()
+    }
+}

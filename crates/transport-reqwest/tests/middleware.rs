@@ -1,0 +1,200 @@
+//! The middleware inside a plain reqwest client, sharing the token state of the client it came
+//! from, over real sockets against the sandbox.
+
+mod common;
+
+use bearer_transport_reqwest::{Client, Error};
+use bytes::Bytes;
+use common::*;
+use reqwest_middleware::ClientWithMiddleware;
+
+/// A plain reqwest client behind `client`'s middleware.
+fn wrapped(client: &Client) -> ClientWithMiddleware {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    reqwest_middleware::ClientBuilder::new(http)
+        .with(client.middleware())
+        .build()
+}
+
+/// The bearer client's error inside a middleware error.
+fn bearer_error(error: &reqwest_middleware::Error) -> &Error {
+    match error {
+        reqwest_middleware::Error::Middleware(error) => error
+            .downcast_ref::<Error>()
+            .expect("the middleware's own error"),
+        other => panic!("expected the middleware's error, got {other:?}"),
+    }
+}
+
+/// A body reqwest cannot clone, so a call with it cannot be sent twice.
+fn streaming() -> reqwest::Body {
+    reqwest::Body::wrap(http_body_util::Full::new(Bytes::from_static(b"")))
+}
+
+#[tokio::test]
+async fn the_middleware_adds_the_shared_bearer_and_counts_the_calls() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    client
+        .get(&search(&sandbox), [("query", "a")])
+        .await
+        .unwrap();
+
+    let api = wrapped(&client);
+    for _ in 0..3 {
+        let answer = api
+            .get(search(&sandbox))
+            .query(&[("query", "privacy")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        let body: serde_json::Value =
+            serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        assert!(body["count"].is_number(), "{body}");
+    }
+    let counters = sandbox.counters();
+    assert_eq!(
+        counters.token_requests, 1,
+        "the middleware shares the client's token"
+    );
+    assert_eq!(counters.api_calls, 4);
+    assert_eq!(
+        client.budget().calls_used,
+        5,
+        "calls through the middleware are counted too"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_tasks_through_the_middleware_cause_one_token_request() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    let api = wrapped(&client);
+    let url = format!("{}?query=a", search(&sandbox));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (api, url) = (api.clone(), url.clone());
+        tasks.spawn(async move { api.get(url).send().await.map(|r| r.status()) });
+    }
+    while let Some(result) = tasks.join_next().await {
+        assert_eq!(result.unwrap().unwrap(), 200);
+    }
+    assert_eq!(sandbox.counters().token_requests, 1);
+}
+
+#[tokio::test]
+async fn a_stale_token_is_replayed_once_when_the_request_can_be_cloned() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    let api = wrapped(&client);
+    let url = format!("{}?query=a", search(&sandbox));
+    api.get(&url).send().await.unwrap();
+    sandbox.revoke_access_token(&keys.client_id).unwrap();
+    let answer = api
+        .get(&url)
+        .body("a body that can be sent twice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let counters = sandbox.counters();
+    assert_eq!(counters.api_calls, 3, "first call, refused call, replay");
+    assert_eq!(counters.token_requests, 2);
+}
+
+#[tokio::test]
+async fn a_stale_token_with_a_streaming_body_is_a_typed_error_and_the_next_call_works() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    let api = wrapped(&client);
+    let url = format!("{}?query=a", search(&sandbox));
+    api.get(&url).body(streaming()).send().await.unwrap();
+    sandbox.revoke_access_token(&keys.client_id).unwrap();
+    let error = api.get(&url).body(streaming()).send().await.unwrap_err();
+    match bearer_error(&error) {
+        Error::TokenRefusedNotReplayable { challenge } => {
+            assert!(
+                challenge.as_deref().unwrap_or("").contains("invalid_token"),
+                "{challenge:?}"
+            );
+        }
+        other => panic!("expected TokenRefusedNotReplayable, got {other:?}"),
+    }
+    assert!(bearer_error(&error).is_temporary());
+    assert_eq!(
+        sandbox.counters().api_calls,
+        2,
+        "the refused call was not replayed"
+    );
+    let answer = api.get(&url).body(streaming()).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(sandbox.counters().token_requests, 2);
+}
+
+#[tokio::test]
+async fn plain_http_off_loopback_is_refused_before_anything_is_sent() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    let error = wrapped(&client)
+        .get("http://api.example.com/v1/searchoauth?query=secret")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bearer_error(&error), Error::PlainHttp { target } if target == "http://api.example.com/v1/searchoauth"),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("secret"), "{error}");
+    let counters = sandbox.counters();
+    assert_eq!((counters.token_requests, counters.api_calls), (0, 0));
+}
+
+#[tokio::test]
+async fn a_refused_connection_comes_back_as_reqwest_s_connect_error() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    // A port nobody listens on (bound, then released).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let error = wrapped(&client)
+        .get(format!("http://{closed}/v1/searchoauth"))
+        .send()
+        .await
+        .unwrap_err();
+    match &error {
+        reqwest_middleware::Error::Reqwest(error) => assert!(error.is_connect(), "{error:?}"),
+        other => panic!("expected reqwest's error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_middleware_sends_the_client_s_user_agent_unless_the_request_has_one() {
+    let (base, heads) = raw_server(token_or_ok).await;
+    let client = raw_client(&base).build().unwrap();
+    let api = wrapped(&client);
+    api.get(format!("{base}/v1/a")).send().await.unwrap();
+    api.get(format!("{base}/v1/b"))
+        .header("user-agent", "mine/1.0")
+        .send()
+        .await
+        .unwrap();
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    let ours = format!("user-agent: bearer/{} (reqwest)", env!("CARGO_PKG_VERSION"));
+    assert!(heads[1].starts_with("get /v1/a"), "{heads:?}");
+    assert!(heads[1].contains(&ours), "{}", heads[1]);
+    assert!(
+        heads[1].contains("authorization: bearer a1b2c3d4e5f6g7h8"),
+        "{}",
+        heads[1]
+    );
+    assert!(heads[2].contains("user-agent: mine/1.0"), "{}", heads[2]);
+    assert!(
+        heads[2].contains("authorization: bearer a1b2c3d4e5f6g7h8"),
+        "{}",
+        heads[2]
+    );
+}

@@ -1,0 +1,233 @@
+//! The quickstart's story on reqwest, with the async client (`bearer_client::reqwest_client`)
+//! and its reqwest-middleware middleware.
+//!
+//! ```sh
+//! cargo run --example reqwest --features reqwest
+//! ```
+//!
+//! With no configuration it starts the sandbox in-process and goes through the provider's guide:
+//! register, have the application approved, read its keys, get a token, call the API, move the
+//! sandbox clock past expiry to show the renewal with a rotated refresh token, call through a
+//! plain `reqwest::Client` wrapped by the middleware, and show the quota budget. Secrets are
+//! masked.
+//!
+//! With `BEARER_TOKEN_URL`, `BEARER_CLIENT_ID`, `BEARER_CLIENT_SECRET` and `BEARER_API_URL`
+//! set, it calls that provider instead: `BEARER_CALLS` calls (default 3), `BEARER_INTERVAL_MS`
+//! apart (default 0), printing each status and the budget, and exits non-zero if a call failed.
+//! `BEARER_AUTH=basic` switches client authentication to HTTP Basic. `BEARER_STORE=file:DIR`
+//! (or `redis://HOST:PORT/DB`) shares tokens and renewals with every process using that store.
+
+use bearer_client::reqwest_client::Client;
+use bearer_client::{ClientAuth, Config};
+use bearer_sandbox::{Sandbox, SandboxConfig};
+use std::process::ExitCode;
+use std::time::Duration;
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let outcome = if std::env::var_os("BEARER_TOKEN_URL").is_some() {
+        real_provider().await
+    } else {
+        story().await
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Shows the first characters of a value and its length; never the whole value.
+fn mask(value: &str, shown: usize) -> String {
+    let head: String = value.chars().take(shown).collect();
+    format!("{head}… ({} chars)", value.chars().count())
+}
+
+async fn story() -> Result<ExitCode, Failure> {
+    println!("== bearer, async on reqwest (rustls), against the in-process sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+    println!("sandbox listening on {}", sandbox.base_url());
+
+    // The developer platform, as the guide tells it, over plain HTTP with a plain reqwest client.
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let developer = platform(
+        http.post(sandbox.url("/platform/developers")),
+        None,
+        r#"{"username":"ada","email":"ada@example.com"}"#,
+    )
+    .await?;
+    let developer_key = developer["developer_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    println!(
+        "1. registered developer `ada` (developer key {})",
+        mask(&developer_key, 4)
+    );
+    let app = platform(
+        http.post(sandbox.url("/platform/applications")),
+        Some(&developer_key),
+        r#"{"name":"Privacy search","web_page":"https://example.com","description":"Searches notices"}"#,
+    )
+    .await?;
+    let app_id = app["id"].as_str().unwrap_or_default().to_owned();
+    println!("2. created application {app_id}: status {}", app["status"]);
+    sandbox.approve_app(&app_id)?;
+    let keys_url = sandbox.url(&format!("/platform/applications/{app_id}/keys"));
+    let keys = platform(http.get(keys_url), Some(&developer_key), "").await?;
+    let client_id = keys["client_id"].as_str().unwrap_or_default().to_owned();
+    let client_secret = keys["client_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    println!(
+        "3. the platform team approved it: status {}; key {}, secret {}, plan {}",
+        keys["status"],
+        mask(&client_id, 4),
+        mask(&client_secret, 0),
+        keys["plan"]
+    );
+
+    // The client, on the sandbox's clock so that an hour can pass at once.
+    let config = Config::builder(sandbox.token_url(), client_id, client_secret).build()?;
+    let client = Client::builder(config)
+        .clock(sandbox.clock())
+        .on_event(|event| println!("   .. {event}"))
+        .build()?;
+
+    println!("4. three searches (one token request for all of them):");
+    for query in ["privacy", "financial", "cyber"] {
+        let answer = client
+            .get(
+                &sandbox.url(bearer_sandbox::SEARCH_PATH),
+                [("query", query)],
+            )
+            .await?;
+        let results: serde_json::Value = answer.body().json()?;
+        println!(
+            "   GET /v1/searchoauth?query={query:?}: {} ({} matching document(s))",
+            answer.status(),
+            results["count"]
+        );
+    }
+
+    sandbox.advance(Duration::from_secs(3600));
+    println!("5. an hour later (sandbox clock moved), the token has expired:");
+    let answer = client
+        .get(
+            &sandbox.url(bearer_sandbox::SEARCH_PATH),
+            [("query", "privacy")],
+        )
+        .await?;
+    println!(
+        "   GET /v1/searchoauth: {} (renewed with the refresh token, which rotated)",
+        answer.status()
+    );
+
+    // The middleware: bearer auth for a program's own reqwest client.
+    println!("6. the same token through the middleware around a plain reqwest client:");
+    let api = reqwest_middleware::ClientBuilder::new(http.clone())
+        .with(client.middleware())
+        .build();
+    let answer = api
+        .get(sandbox.url(bearer_sandbox::SEARCH_PATH))
+        .query(&[("query", "privacy")])
+        .send()
+        .await?;
+    let status = answer.status();
+    let body = answer.bytes().await?;
+    println!(
+        "   GET /v1/searchoauth via the middleware: {status} ({} bytes)",
+        body.len()
+    );
+
+    println!("7. budget: {}", client.budget());
+    let counters = sandbox.counters();
+    println!(
+        "   the sandbox saw {} token request(s) (client_credentials {}, refresh_token {}) and {} API calls",
+        counters.token_requests,
+        counters.token_requests_by_grant.client_credentials,
+        counters.token_requests_by_grant.refresh_token,
+        counters.api_calls
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One call to the developer platform; the answer's JSON.
+async fn platform(
+    request: reqwest::RequestBuilder,
+    developer_key: Option<&str>,
+    body: &'static str,
+) -> Result<serde_json::Value, Failure> {
+    let mut request = request.header("content-type", "application/json");
+    if let Some(key) = developer_key {
+        request = request.header("x-developer-key", key);
+    }
+    if !body.is_empty() {
+        request = request.body(body);
+    }
+    let body = request.send().await?.bytes().await?;
+    Ok(serde_json::from_slice(&body)?)
+}
+
+fn env(name: &str) -> Result<String, Failure> {
+    std::env::var(name)
+        .map_err(|_| format!("{name} is not set (set all four BEARER_* variables, or none)").into())
+}
+
+async fn real_provider() -> Result<ExitCode, Failure> {
+    let mut config = Config::builder(
+        env("BEARER_TOKEN_URL")?,
+        env("BEARER_CLIENT_ID")?,
+        env("BEARER_CLIENT_SECRET")?,
+    );
+    if std::env::var("BEARER_AUTH").is_ok_and(|auth| auth.eq_ignore_ascii_case("basic")) {
+        config = config.client_auth(ClientAuth::Basic);
+    }
+    let api_url = env("BEARER_API_URL")?;
+    let calls: u32 = std::env::var("BEARER_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let interval = Duration::from_millis(
+        std::env::var("BEARER_INTERVAL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    );
+    let mut builder = Client::builder(config.build()?);
+    if let Some(spec) = std::env::var("BEARER_STORE").ok().filter(|s| !s.is_empty()) {
+        let spec: bearer_client::store::StoreSpec = spec.parse()?;
+        builder = builder.fleet_store(spec.open()?);
+    }
+    let client = builder.build()?;
+    let mut failed = false;
+    for call in 1..=calls {
+        match client
+            .get(&api_url, std::iter::empty::<(&str, &str)>())
+            .await
+        {
+            Ok(answer) => {
+                println!("call {call}: {}", answer.status());
+                failed |= !answer.status().is_success();
+            }
+            Err(error) => {
+                println!("call {call}: failed: {error}");
+                failed = true;
+            }
+        }
+        if call < calls {
+            tokio::time::sleep(interval).await;
+        }
+    }
+    println!("budget: {}", client.budget());
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
