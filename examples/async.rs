@@ -30,6 +30,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    install_logs();
     let outcome = if std::env::var_os("BEARER_TOKEN_URL").is_some() {
         real_provider().await
     } else {
@@ -41,6 +42,20 @@ async fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// With `RUST_LOG` set (`RUST_LOG=bearer=debug`), the client's `tracing` spans and events on
+/// standard error: each span's fields, and its duration when it closes. Without it, nothing
+/// more is printed. (The spans need the facade's `tracing` feature, on by default.)
+fn install_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
     }
 }
 

@@ -17,6 +17,10 @@
 //! `BEARER_STORE=file:DIR` (or `file:` for the user's cache directory, or
 //! `redis://HOST:PORT/DB`) shares the tokens with every other run and process using that
 //! store: ten runs in a row send one token request, and processes at once renew once.
+//!
+//! `RUST_LOG=bearer=debug cargo run --example quickstart` also shows the story as the client's
+//! `tracing` spans and events on standard error (token requests by grant, each call, the
+//! renewal), never a token or a secret.
 
 use bearer_client::blocking::{Client, ClientEvent};
 use bearer_client::store::StoreSpec;
@@ -27,6 +31,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 fn main() -> ExitCode {
+    install_logs();
     match Remote::from_env(|name| std::env::var(name).ok()) {
         Ok(Some(remote)) => match run_remote(&remote, &mut std::io::stdout()) {
             Ok(true) => ExitCode::SUCCESS,
@@ -47,6 +52,20 @@ fn main() -> ExitCode {
             eprintln!("quickstart: {problem}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// With `RUST_LOG` set (`RUST_LOG=bearer=debug`), the client's `tracing` spans and events on
+/// standard error: each span's fields, and its duration when it closes. Without it, nothing
+/// more is printed. (The spans need the facade's `tracing` feature, on by default.)
+fn install_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
     }
 }
 

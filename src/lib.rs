@@ -15,6 +15,22 @@
 //!   and the reqwest-middleware middleware, with everything of the root again.
 //! - [`protocol`]: the sans-IO core itself, its state machine and its pure wire formats.
 //!
+//! # Telemetry
+//!
+//! - feature `tracing`: a `bearer::token` span per token request (grant, outcome, HTTP status,
+//!   attempt, duration; the credential named by its client id), a `bearer::call` span per API
+//!   call with OpenTelemetry's HTTP client attributes (`url.full` with every query value
+//!   redacted), and events for renewals, fallbacks, waits, budget warnings, store saves and
+//!   failures and the fleet's coordination (`RUST_LOG=bearer=debug`); never a token or a
+//!   secret in any field;
+//! - feature `metrics`: `bearer_token_requests_total{grant,outcome}`,
+//!   `bearer_api_calls_total{status_class}`, `bearer_replays_total`, `bearer_waits_total{cause}`,
+//!   the gauges `bearer_quota_remaining` and `bearer_token_remaining_seconds`, the histogram
+//!   `bearer_token_request_duration_seconds`, through the `metrics` facade.
+//!
+//! The spans, events and metrics are listed in bearer-client-core's README; their cost on the
+//! hot path, with nothing installed, in BENCHMARKS.md.
+//!
 //! The transport modules are named for how they wait, not for the HTTP crate under them, so
 //! that `use bearer_client::blocking;` leaves the names `ureq` and `hyper` to those crates in
 //! the program that uses both (`ureq::Agent` still resolves to the `ureq` crate). The reqwest

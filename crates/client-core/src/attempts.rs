@@ -61,7 +61,14 @@ impl Attempts {
             });
         }
         self.replayed = true;
+        crate::telemetry::replayed();
         Ok(())
+    }
+
+    /// How many times the call was sent before the next send (a replay after a stale token,
+    /// an over-QPS retry): its span's `http.request.resend_count`.
+    pub fn resends(&self) -> u32 {
+        u32::from(self.replayed).saturating_add(self.over_qps)
     }
 
     /// Counts a wait for "over queries per second" until `retry_at`: allowed up to the

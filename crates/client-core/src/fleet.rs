@@ -126,6 +126,7 @@ impl Fleet {
                 Step::Wait { generation, until } => {
                     before_wait();
                     let timeout = until.duration_since(now).unwrap_or(Duration::ZERO);
+                    crate::telemetry::fleet_step(None, timeout);
                     self.answer(
                         self.store.wait(&self.credential, generation, timeout),
                         events,
@@ -140,7 +141,11 @@ impl Fleet {
                 Step::TakeLease { holder, ttl } => self.answer(
                     self.store.take_lease(&self.credential, holder, ttl),
                     events,
-                    |(record, outcome)| StoreAnswer::Lease { record, outcome },
+                    |(record, outcome)| {
+                        let won = matches!(outcome, bearer_protocol::fleet::LeaseOutcome::Won);
+                        crate::telemetry::fleet_step(Some(won), Duration::ZERO);
+                        StoreAnswer::Lease { record, outcome }
+                    },
                 ),
                 Step::Write {
                     expected,

@@ -102,7 +102,7 @@ impl Flight {
             self.changed.notify_waiters();
             return;
         };
-        let outcome = send(request).await;
+        let outcome = fetch.instrument(send(request)).await;
         blocking(state, || drop(fetch.finish(outcome)));
     }
 }

@@ -34,6 +34,9 @@
 //! - `flight` (feature `tokio`): `Flight`, how a task of an async transport (hyper, reqwest)
 //!   waits for the token state — a `Notify`, `tokio::time` sleeps, cancellation safety — and
 //!   their background renewer.
+//! - `telemetry`: `tracing` spans and events (feature `tracing`) and `metrics` (feature
+//!   `metrics`), fed from the state, the fetches and the fleet steps; [`CallSpan`] for the
+//!   transports' API calls, [`url_full`] for a URL safe to record.
 
 mod attempts;
 mod body;
@@ -53,6 +56,7 @@ mod request;
 mod settings;
 mod state;
 mod store;
+mod telemetry;
 
 pub use bearer_protocol;
 
@@ -79,6 +83,7 @@ pub use settings::{
 };
 pub use state::{Locked, Next, Purpose, StateSettings, TokenState};
 pub use store::{StoreError, TokenStore};
+pub use telemetry::{CallSpan, url_full};
 
 /// The examples of this crate's README.md, compiled as doctests.
 #[cfg(doctest)]

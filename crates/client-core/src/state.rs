@@ -20,6 +20,7 @@ use crate::fetch::Fetch;
 use crate::fleet::Fleet;
 use crate::fleet_store::FleetStore;
 use crate::store::TokenStore;
+use crate::telemetry::{self, CallSpan, Meters, RequestOutcome, TokenEnd, TokenRequestTelemetry};
 use bearer_protocol::fleet::{Coordinator, TokenOutcome};
 use bearer_protocol::{
     AccessToken, ApiVerdict, Bearer, BudgetSnapshot, Config, Event, PendingToken, Step,
@@ -29,6 +30,7 @@ use bearer_protocol::{
 use http::{HeaderMap, StatusCode};
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -83,7 +85,8 @@ impl StateSettings {
     /// operating system's randomness, so that clients failing together do not retry in
     /// lockstep.
     pub fn load(self) -> TokenState {
-        let events = Events::new(self.on_event);
+        let events = Events::new(self.on_event).with_clock(Arc::clone(&self.clock));
+        let client_id = self.config.client_id().expose().into();
         let config = match self.config.seed() {
             Some(_) => self.config,
             None => self.config.with_seed(RandomState::new().hash_one(0_u64)),
@@ -118,6 +121,9 @@ impl StateSettings {
         };
         let state = TokenState {
             machine: Mutex::new(machine),
+            client_id,
+            failures: AtomicU32::new(0),
+            meters: Meters::new(),
             clock: self.clock,
             store: self.store,
             fleet,
@@ -146,6 +152,13 @@ impl fmt::Debug for StateSettings {
 /// The token state every clone of a client (and its middleware) shares.
 pub struct TokenState {
     machine: Mutex<TokenManager>,
+    /// The credential's client id (not a secret), naming it in the telemetry.
+    client_id: Box<str>,
+    /// Token requests that brought no tokens since the last that did (the telemetry's
+    /// `attempt` is one more).
+    failures: AtomicU32,
+    /// The per-call metrics' handles.
+    meters: Meters,
     clock: Arc<dyn Clock>,
     store: Option<Arc<dyn TokenStore>>,
     fleet: Option<Fleet>,
@@ -207,7 +220,17 @@ impl TokenState {
         };
         let next = match step {
             Step::Authorized(bearer) => Ok(Next::Authorized(bearer)),
-            Step::Fail(error) => Err(error.into()),
+            Step::Fail(error) => {
+                if let bearer_protocol::Error::QuotaExhausted {
+                    calls_used,
+                    calls_allowed,
+                    ..
+                } = &error
+                {
+                    telemetry::quota_refused(*calls_used, *calls_allowed);
+                }
+                Err(error.into())
+            }
             Step::Fetch(request) => {
                 if let Some(fleet) = &self.fleet {
                     let held = machine.tokens().map(|t| t.access_token);
@@ -292,12 +315,16 @@ impl TokenState {
                 request?
             }
         };
-        self.events.push(ClientEvent::TokenRequested {
-            request: request.id(),
+        let attempt = self.failures.load(Ordering::Relaxed).saturating_add(1);
+        let telemetry = TokenRequestTelemetry::start(request.id(), &self.client_id, attempt);
+        telemetry.in_scope(|| {
+            self.events.push(ClientEvent::TokenRequested {
+                request: request.id(),
+            });
         });
         self.events.deliver();
         let (pending, request) = request.into_parts();
-        Some((Fetch::new(self, pending, wake), request))
+        Some((Fetch::new(self, pending, telemetry, wake), request))
     }
 
     /// One round with the fleet before a token request: `Some` request to send (under the
@@ -417,6 +444,22 @@ impl TokenState {
             .unwrap_or(Duration::ZERO)
     }
 
+    /// The span of an API call of `method` to `uri` about to be sent, after `resend_count`
+    /// sends of the same call (see [`Attempts::resends`](crate::Attempts::resends)): any
+    /// transport runs its exchange in it and records the outcome (see [`CallSpan`]). Without
+    /// the `tracing` feature it costs nothing.
+    #[inline]
+    pub fn call_span(&self, method: &http::Method, uri: &http::Uri, resend_count: u32) -> CallSpan {
+        CallSpan::new(method, uri, resend_count)
+    }
+
+    /// [`call_span`](Self::call_span) for a URL as text (a reqwest `Url`), parsed only when a
+    /// subscriber may want the span.
+    #[inline]
+    pub fn call_span_url(&self, method: &http::Method, url: &str, resend_count: u32) -> CallSpan {
+        CallSpan::for_url(method, url, resend_count)
+    }
+
     /// Feeds an API answer's status and headers, for a call made with `bearer`, to the machine
     /// and returns its verdict; delivers what it reported.
     pub fn judge(&self, bearer: &Bearer, status: StatusCode, headers: &HeaderMap) -> ApiVerdict {
@@ -424,13 +467,26 @@ impl TokenState {
             fleet.count_call();
         }
         if TokenManager::answer_changes_nothing(status, headers) {
-            // Nothing to learn from it: no lock, no event.
+            // Nothing to learn from it: no lock, no event (the metrics take the lock only for
+            // the quota gauge, at most once a second).
+            #[cfg(feature = "metrics")]
+            {
+                let now = self.clock.now();
+                self.meters.answered(
+                    Some(status),
+                    now,
+                    || quota_left(&mut self.machine(), now),
+                    || token_left(bearer, now),
+                );
+            }
             return ApiVerdict::Deliver;
         }
         let verdict = {
             let mut machine = self.machine();
-            let verdict = machine.handle_api_response(self.clock.now(), bearer, status, headers);
+            let now = self.clock.now();
+            let verdict = machine.handle_api_response(now, bearer, status, headers);
             self.drain(&mut machine);
+            self.answered(&mut machine, Some(status), bearer, now);
             verdict
         };
         self.events.deliver();
@@ -448,8 +504,28 @@ impl TokenState {
     /// Feeds a transport failure of an API call made with `bearer` (a call that never left is
     /// not counted against the quota).
     pub fn judge_failure(&self, bearer: &Bearer, failure: &TransportFailure) {
-        self.machine()
-            .handle_api_failure(self.clock.now(), bearer, failure);
+        let mut machine = self.machine();
+        let now = self.clock.now();
+        machine.handle_api_failure(now, bearer, failure);
+        self.answered(&mut machine, None, bearer, now);
+    }
+
+    /// Records an API answer (`None`: the transport failed) in the metrics: the calls counter,
+    /// the quota left and the token's remaining life.
+    #[inline]
+    fn answered(
+        &self,
+        machine: &mut TokenManager,
+        status: Option<StatusCode>,
+        bearer: &Bearer,
+        now: SystemTime,
+    ) {
+        self.meters.answered(
+            status,
+            now,
+            || quota_left(machine, now),
+            || token_left(bearer, now),
+        );
     }
 
     /// Feeds the outcome of an API call made with `bearer`: the answer's status and headers
@@ -495,14 +571,15 @@ impl TokenState {
     pub(crate) fn finish(
         &self,
         pending: PendingToken,
+        telemetry: TokenRequestTelemetry,
         outcome: Result<http::Response<Vec<u8>>, TransportFailure>,
     ) {
-        self.end_request(pending, Some(outcome));
+        self.end_request(pending, telemetry, Some(outcome));
     }
 
     /// Reports the token request `pending` abandoned, drains, and delivers what followed.
-    pub(crate) fn abandon(&self, pending: PendingToken) {
-        self.end_request(pending, None);
+    pub(crate) fn abandon(&self, pending: PendingToken, telemetry: TokenRequestTelemetry) {
+        self.end_request(pending, telemetry, None);
         self.events.deliver();
     }
 
@@ -512,6 +589,7 @@ impl TokenState {
     fn end_request(
         &self,
         pending: PendingToken,
+        telemetry: TokenRequestTelemetry,
         outcome: Option<Result<http::Response<Vec<u8>>, TransportFailure>>,
     ) {
         let mut coordinator = self.fleet.as_ref().map(Fleet::lock);
@@ -519,12 +597,46 @@ impl TokenState {
         let now = self.clock.now();
         let before = machine.tokens();
         let abandoned = outcome.is_none();
-        match outcome {
-            Some(Ok(response)) => machine.handle_token_response(now, pending, &response),
-            Some(Err(failure)) => machine.handle_token_failure(now, pending, failure),
-            None => machine.handle_token_abandoned(now, pending),
+        let (status, failure_type) = match &outcome {
+            Some(Ok(response)) => (Some(response.status()), None),
+            Some(Err(failure)) => (None, Some(telemetry::error_type_of(&failure.kind))),
+            None => (None, Some("abandoned")),
+        };
+        let drained = telemetry.in_scope(|| {
+            match outcome {
+                Some(Ok(response)) => machine.handle_token_response(now, pending, &response),
+                Some(Err(failure)) => machine.handle_token_failure(now, pending, failure),
+                None => machine.handle_token_abandoned(now, pending),
+            }
+            self.drain(&mut machine)
+        });
+        let outcome = if drained.tokens_changed {
+            RequestOutcome::Success
+        } else if drained.late {
+            RequestOutcome::Ignored
+        } else if abandoned {
+            RequestOutcome::Abandoned
+        } else if status.is_some_and(|status| status.is_client_error()) {
+            RequestOutcome::Refused
+        } else {
+            RequestOutcome::Failed
+        };
+        if outcome == RequestOutcome::Success {
+            self.failures.store(0, Ordering::Relaxed);
+        } else {
+            self.failures.fetch_add(1, Ordering::Relaxed);
         }
-        self.drain(&mut machine);
+        let error_type = match outcome {
+            RequestOutcome::Success | RequestOutcome::Ignored => None,
+            _ => failure_type
+                .or_else(|| status.and_then(telemetry::status_error_type))
+                .or(Some("invalid_response")),
+        };
+        telemetry.end(TokenEnd {
+            outcome,
+            status,
+            error_type,
+        });
         let (Some(fleet), Some(coordinator)) = (&self.fleet, coordinator.as_mut()) else {
             return;
         };
@@ -553,7 +665,8 @@ impl TokenState {
 
     /// Drains the machine's events: saves new tokens to the store (under the lock, before any
     /// caller can be handed them) and queues what the observer should hear.
-    pub(crate) fn drain(&self, machine: &mut TokenManager) {
+    pub(crate) fn drain(&self, machine: &mut TokenManager) -> Drained {
+        let mut drained = Drained::default();
         while let Some(event) = machine.poll_event() {
             let event = match event {
                 Event::TokensChanged {
@@ -561,6 +674,7 @@ impl TokenState {
                     request,
                     first,
                 } => {
+                    drained.tokens_changed = true;
                     self.save(&tokens);
                     ClientEvent::TokensChanged {
                         request,
@@ -579,24 +693,60 @@ impl TokenState {
                     token_requests,
                     accounted,
                 },
-                Event::LateAnswerIgnored { request } => ClientEvent::LateAnswerIgnored { request },
+                Event::LateAnswerIgnored { request } => {
+                    drained.late = true;
+                    ClientEvent::LateAnswerIgnored { request }
+                }
                 // Passed on as it is, never dropped.
                 other => ClientEvent::Other(other),
             };
             self.events.push(event);
         }
+        drained
     }
 
     fn save(&self, tokens: &StoredTokens) {
         if let Some(store) = &self.store {
-            if let Err(error) = store.save(tokens) {
-                self.events.push(ClientEvent::StoreFailed {
+            match store.save(tokens) {
+                Ok(()) => telemetry::saved(),
+                Err(error) => self.events.push(ClientEvent::StoreFailed {
                     operation: StoreOperation::Save,
                     message: error.to_string(),
-                });
+                }),
             }
         }
     }
+}
+
+/// Calls left in the quota day, less those kept back for renewals, when the allowance is known
+/// (the `bearer_quota_remaining` gauge).
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+fn quota_left(machine: &mut TokenManager, now: SystemTime) -> Option<u64> {
+    let budget = machine.budget(now);
+    budget.calls_allowed.map(|allowed| {
+        allowed
+            .saturating_sub(budget.calls_used)
+            .saturating_sub(budget.reserved_for_tokens)
+    })
+}
+
+/// Seconds the token of `bearer` has left (the `bearer_token_remaining_seconds` gauge).
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+fn token_left(bearer: &Bearer, now: SystemTime) -> f64 {
+    bearer
+        .expires_at()
+        .duration_since(now)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// What a [`TokenState::drain`] saw, for the telemetry of a token request's end.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Drained {
+    /// New tokens were adopted.
+    tokens_changed: bool,
+    /// An answer came too late to be adopted.
+    late: bool,
 }
 
 /// The token state, locked by a caller that wants a token ([`TokenState::lock`]). It never

@@ -155,11 +155,19 @@ where
         call.headers_mut()
             .insert(AUTHORIZATION, bearer.header_value().clone());
         let timeout = shared.settings.timeout;
-        let response = match tokio::time::timeout(timeout, inner.call(call)).await {
-            Ok(Ok(response)) => response,
+        let span = state.call_span(&parts.method, &parts.uri, attempts.resends());
+        let response = match span
+            .instrument(tokio::time::timeout(timeout, inner.call(call)))
+            .await
+        {
+            Ok(Ok(response)) => {
+                span.status(response.status());
+                response
+            }
             Ok(Err(error)) => {
                 let error: BoxError = error.into();
                 let failure = net::failure(net::classify(&*error), &*error);
+                span.failed(&failure.kind);
                 state.judge_failure(&bearer, &failure);
                 return Err(Error::Service(error));
             }
@@ -168,6 +176,7 @@ where
                     TransportFailureKind::TimedOut,
                     format!("no answer within {timeout:?}"),
                 );
+                span.failed(&failure.kind);
                 state.judge_failure(&bearer, &failure);
                 return Err(Error::Transport {
                     target: bearer_client_core::target(&parts.uri),

@@ -94,7 +94,9 @@ impl Client {
             let mut call = with_bearer(&parts, body.clone(), &bearer);
             self.shared.settings.add_user_agent(call.headers_mut());
             self.shared.settings.add_originating_ip(call.headers_mut());
-            let outcome = self.api(call, &parts.uri).await;
+            let span = state.call_span(&parts.method, &parts.uri, attempts.resends());
+            let outcome = span.instrument(self.api(call, &parts.uri)).await;
+            span.outcome(&outcome);
             let (response, verdict) = state.judge_outcome(&bearer, outcome)?;
             match attempts.follow(state, verdict, response.headers())? {
                 Answer::Deliver => return Ok(response),

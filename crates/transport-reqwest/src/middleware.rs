@@ -109,10 +109,20 @@ impl Middleware for BearerMiddleware {
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, bearer.header_value().clone());
-            let response = match next.clone().run(request, &mut *extensions).await {
-                Ok(response) => response,
+            let span =
+                state.call_span_url(request.method(), request.url().as_str(), attempts.resends());
+            let response = match span
+                .instrument(next.clone().run(request, &mut *extensions))
+                .await
+            {
+                Ok(response) => {
+                    span.status(response.status());
+                    response
+                }
                 Err(error) => {
-                    state.judge_failure(&bearer, &failure_of(&error));
+                    let failure = failure_of(&error);
+                    span.failed(&failure.kind);
+                    state.judge_failure(&bearer, &failure);
                     return Err(error);
                 }
             };

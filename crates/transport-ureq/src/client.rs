@@ -51,10 +51,13 @@ impl Client {
         let mut attempts = Attempts::new();
         loop {
             let bearer = self.shared.authorize(Purpose::Call)?;
-            let outcome = self
-                .shared
-                .exchange
-                .api(with_bearer(&parts, body.clone(), &bearer), &parts.uri);
+            let span = state.call_span(&parts.method, &parts.uri, attempts.resends());
+            let outcome = span.in_scope(|| {
+                self.shared
+                    .exchange
+                    .api(with_bearer(&parts, body.clone(), &bearer), &parts.uri)
+            });
+            span.outcome(&outcome);
             let (response, verdict) = state.judge_outcome(&bearer, outcome)?;
             match attempts.follow(state, verdict, response.headers())? {
                 Answer::Deliver => return Ok(response),

@@ -78,7 +78,7 @@ impl Shared {
             self.changed.notify_all();
             return self.state.lock();
         };
-        let outcome = self.exchange.token(request);
+        let outcome = fetch.in_scope(|| self.exchange.token(request));
         fetch.finish(outcome)
     }
 }

@@ -77,12 +77,19 @@ impl Middleware for BearerMiddleware {
         settings.add_user_agent(headers);
         settings.add_originating_ip(headers);
         headers.insert(AUTHORIZATION, bearer.header_value().clone());
-        let response = next.handle(request).inspect_err(|error| {
-            self.shared
-                .state
-                .judge_failure(&bearer, &crate::exchange::failure(error));
-        })?;
+        let span = self
+            .shared
+            .state
+            .call_span(request.method(), request.uri(), 0);
+        let response = span
+            .in_scope(|| next.handle(request))
+            .inspect_err(|error| {
+                let failure = crate::exchange::failure(error);
+                span.failed(&failure.kind);
+                self.shared.state.judge_failure(&bearer, &failure);
+            })?;
         let status = response.status();
+        span.status(status);
         match self.shared.state.judge(&bearer, status, response.headers()) {
             ApiVerdict::Fail(error) => Err(ureq::Error::Other(Box::new(Error::from(error)))),
             _ if self.status_as_error && (status.is_client_error() || status.is_server_error()) => {
