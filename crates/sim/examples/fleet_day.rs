@@ -1,6 +1,6 @@
 //! A simulated fleet day (BENCHMARKS.md): 50 processes restarting every hour, each calling once
-//! a minute, 24 hours of one-hour tokens; token requests with and without a shared store,
-//! against the minimum (one per token lifetime).
+//! a minute, 24 hours of one-hour tokens; token requests with and without a shared store (and
+//! with the store down for an hour), against the minimum (one per token lifetime).
 //!
 //! ```sh
 //! cargo run --release -p bearer-sim --example fleet_day
@@ -11,15 +11,18 @@ use bearer_sim::{FleetDay, run_fleet_day};
 fn main() {
     println!("| store | process starts | calls | failed | token requests | minimum | ratio |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for shared in [false, true] {
-        let report = run_fleet_day(&FleetDay::hourly_restarts(shared));
+    let outage = FleetDay {
+        outage: Some((8, 9)),
+        ..FleetDay::hourly_restarts(true)
+    };
+    for (name, day) in [
+        ("none", FleetDay::hourly_restarts(false)),
+        ("shared (fleet store)", FleetDay::hourly_restarts(true)),
+        ("shared, the store down from 08:00 to 09:00", outage),
+    ] {
+        let report = run_fleet_day(&day);
         println!(
-            "| {} | {} | {} | {} | {} | {} | {:.2}× |",
-            if shared {
-                "shared (fleet store)"
-            } else {
-                "none"
-            },
+            "| {name} | {} | {} | {} | {} | {} | {:.2}× |",
             report.starts,
             report.calls,
             report.failed,

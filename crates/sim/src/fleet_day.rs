@@ -32,6 +32,8 @@ pub struct FleetDay {
     pub shared: bool,
     /// The provider's token lifetime.
     pub token_ttl: Duration,
+    /// The store does not answer from this hour to that one (`None`: always answers).
+    pub outage: Option<(u32, u32)>,
 }
 
 impl FleetDay {
@@ -45,6 +47,7 @@ impl FleetDay {
             hours: 24,
             shared,
             token_ttl: Duration::from_secs(3600),
+            outage: None,
         }
     }
 }
@@ -78,7 +81,8 @@ pub fn run_fleet_day(day: &FleetDay) -> FleetDayReport {
     let keys = provider
         .create_app(None)
         .expect("a new provider creates an application");
-    let store: Arc<dyn FleetStore> = Arc::new(MemoryStore::new(clock.clone()));
+    let memory = Arc::new(MemoryStore::new(clock.clone()));
+    let store: Arc<dyn FleetStore> = Arc::clone(&memory) as Arc<dyn FleetStore>;
     let launch = |seed: u64| -> TokenState {
         let store = day.shared.then(|| Arc::clone(&store));
         client_state(&keys, &clock, store, seed)
@@ -107,6 +111,13 @@ pub fn run_fleet_day(day: &FleetDay) -> FleetDayReport {
     let end = start() + Duration::from_secs(3600) * day.hours;
     let mut t: u128 = 0;
     while clock.now() < end {
+        if let Some((from, to)) = day.outage {
+            let hour = clock
+                .now()
+                .duration_since(start())
+                .map_or(0, |d| d.as_secs() / 3600);
+            memory.set_down((u64::from(from)..u64::from(to)).contains(&hour));
+        }
         for (i, process) in processes.iter_mut().enumerate() {
             let i = i as u128;
             if t > 0 && (t + i * restart_ticks / call_ticks) % restart_ticks == 0 {
@@ -191,6 +202,8 @@ type Lease = (LeaseId, SystemTime);
 pub struct MemoryStore {
     clock: SandboxClock,
     inner: Mutex<(Option<Record>, Option<Lease>)>,
+    /// Every step fails while set, as an unreachable store's do.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryStore {
@@ -199,7 +212,20 @@ impl MemoryStore {
         Self {
             clock,
             inner: Mutex::new((None, None)),
+            down: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Makes every step fail (an outage) or answer again.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn reachable(&self) -> Result<(), StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err("the store is down".into());
+        }
+        Ok(())
     }
 
     fn with<T>(
@@ -218,6 +244,7 @@ impl MemoryStore {
 
 impl FleetStore for MemoryStore {
     fn read(&self, _: &Credential) -> Result<Option<Record>, StoreError> {
+        self.reachable()?;
         Ok(self.with(|record, _| record.clone()))
     }
 
@@ -227,6 +254,7 @@ impl FleetStore for MemoryStore {
         holder: LeaseId,
         ttl: Duration,
     ) -> Result<(Option<Record>, LeaseOutcome), StoreError> {
+        self.reachable()?;
         let now = self.clock.now();
         Ok(self.with(|record, lease| match *lease {
             Some((other, until)) if other != holder => (
@@ -249,6 +277,7 @@ impl FleetStore for MemoryStore {
         required: Option<LeaseId>,
         new: &Record,
     ) -> Result<WriteOutcome, StoreError> {
+        self.reachable()?;
         Ok(self.with(|record, lease| {
             let generation = record.as_ref().map_or(0, |r| r.generation);
             let leased = required.is_none_or(|id| lease.is_some_and(|(holder, _)| holder == id));
@@ -261,6 +290,7 @@ impl FleetStore for MemoryStore {
     }
 
     fn release(&self, _: &Credential, holder: LeaseId) -> Result<(), StoreError> {
+        self.reachable()?;
         self.with(|_, lease| {
             if lease.is_some_and(|(id, _)| id == holder) {
                 *lease = None;
@@ -270,6 +300,7 @@ impl FleetStore for MemoryStore {
     }
 
     fn wait(&self, _: &Credential, _: u64, _: Duration) -> Result<(), StoreError> {
+        self.reachable()?;
         // Single-threaded: nobody else can be renewing while this process runs.
         Ok(())
     }
@@ -301,6 +332,29 @@ mod tests {
         assert!(
             alone.token_requests >= alone.starts,
             "alone, every start fetches: {alone:?}"
+        );
+    }
+
+    #[test]
+    fn a_store_outage_costs_no_call_and_the_fleet_shares_again_after_it() {
+        const PROCESSES: u32 = 10;
+        let day = |outage| FleetDay {
+            processes: PROCESSES,
+            hours: 6,
+            outage,
+            ..FleetDay::hourly_restarts(true)
+        };
+        let steady = run_fleet_day(&day(None));
+        let outage = run_fleet_day(&day(Some((2, 3))));
+        assert_eq!(
+            outage.failed, 0,
+            "a store outage is never an application outage: {outage:?}"
+        );
+        // During the hour out, each process renews alone (a start fetches, a renewal is its
+        // own); before and after it, the fleet shares one renewal per lifetime.
+        assert!(
+            outage.token_requests <= steady.token_requests + u64::from(PROCESSES) * 2 + 2,
+            "outage {outage:?} vs steady {steady:?}"
         );
     }
 }
