@@ -391,6 +391,9 @@ impl RedisStore {
             return Err("is too large");
         }
         let json = match &self.cipher {
+            // A record is a JSON object; anything else (a sealed record, base64) is not JSON,
+            // whatever its first characters would parse as.
+            None if !data.trim_start().starts_with('{') => return Err("is not JSON"),
             None => data.as_bytes().to_vec(),
             Some(cipher) => {
                 if data.starts_with('{') {
