@@ -10,93 +10,16 @@
 
 use bearer_sandbox::{AppKeys, FaultTarget, PlanLimits, Sandbox, SandboxConfig};
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 const HOUR: u64 = 3600;
 
-const NEEDS_REDIS: &str = "needs redis-server (apt-get install redis-server)";
+#[path = "../../store/tests/redis_server/mod.rs"]
+mod redis_server;
 
-/// A throwaway `redis-server` on a free loopback port, without persistence; killed when
-/// dropped.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|listener| listener.local_addr())
-                .expect("a free port")
-                .port();
-            if let Some(server) = RedisServer::start_on(port) {
-                return server;
-            }
-        }
-        panic!("redis-server did not start on a free port");
-    }
-
-    fn start_on(port: u16) -> Option<RedisServer> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{NEEDS_REDIS}: {error}"));
-        let mut server = RedisServer { child, port };
-        // Start-up: a bounded number of short retries until it answers.
-        for _ in 0..200 {
-            if server.answers_ping() {
-                return Some(server);
-            }
-            if server.child.try_wait().ok().flatten().is_some() {
-                return None; // the port was taken meanwhile
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-
-    fn answers_ping(&self) -> bool {
-        use std::io::Read as _;
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-        let mut answer = [0; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut answer).is_ok()
-            && &answer == b"+PONG\r\n"
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Starts it again on the same port, empty.
-    fn restart(&mut self) {
-        self.stop();
-        let again = RedisServer::start_on(self.port).expect("redis-server starts again");
-        *self = again;
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use redis_server::RedisServer;
 
 /// The sandbox and an application, on the system clock plus what the test advances.
 struct Fleet {
