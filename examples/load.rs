@@ -2,24 +2,32 @@
 //! expiry storm costs, against the sandbox in-process on 127.0.0.1.
 //!
 //! ```sh
-//! cargo run --release --example load --features hyper -- [CALLERS] [SECONDS] [ROUNDS]
+//! cargo run --release --example load --features hyper,reqwest -- [CALLERS] [SECONDS] [ROUNDS]
 //! ```
 //!
 //! (or `BEARER_LOAD_CALLERS`, `BEARER_LOAD_SECS`, `BEARER_LOAD_ROUNDS`; defaults 8 callers,
 //! 1 s per run, 9 rounds: short runs, many rounds, so that a shared machine's drift cancels;
-//! `BEARER_LOAD_ONLY=ureq|hyper|storm` runs one part). Traffic goes to the in-process sandbox
-//! only, every loop is bounded in time, and the program stops by itself (after about
-//! `4 × ROUNDS × SECONDS` plus a few seconds).
+//! `BEARER_LOAD_ONLY=ureq|hyper|reqwest|rq-mw|storm` runs one part). Traffic goes to the
+//! in-process sandbox only, every loop is bounded in time, and the program stops by itself
+//! (after about `8 × ROUNDS × SECONDS` plus a few seconds).
+//!
+//! **Counted mode**, for instruction counts, which stay put on a shared machine where times do
+//! not: `BEARER_LOAD_CALLS=N BEARER_LOAD_SIDE=a|b BEARER_LOAD_ONLY=<part>` sends N calls one
+//! after another through one side of one part, and nothing else. Run it under callgrind at two
+//! counts: the difference divided by the difference of counts is one call's instructions in
+//! the whole process (caller, client, sandbox), start-up cancelled (BENCHMARKS.md, section 3).
 //!
 //! 1. **Throughput overhead.** The sandbox runs with a plan that neither its quota nor its QPS
 //!    limit can refuse. For each transport, CALLERS concurrent callers (threads for ureq, tasks
-//!    for hyper) call `GET /v1/searchoauth?query=privacy` for SECONDS, through
+//!    for hyper and reqwest) call `GET /v1/searchoauth?query=privacy` for SECONDS, through
 //!    (a) the bare transport sending a fixed `Authorization: Bearer <token>` (a plain
 //!    `ureq::Agent` with the bearer client's agent settings; a plain hyper-util client over
 //!    TCP with `TCP_NODELAY`, as the bearer client's, each call within the same overall
 //!    time-out as the client's, `tokio::time::timeout`), the token got once up front, reading
-//!    each whole body into a `Vec` as the client does; and (b) the bearer client
-//!    (`Client::get`). Rounds alternate the order (a b, b a, …) so the machine's drift
+//!    each whole body into a `Vec` as the client does; a plain `reqwest::Client`); and (b) the
+//!    bearer client (`Client::get`), or for reqwest the same `reqwest::Client` through the bearer
+//!    middleware. The part `rq-mw` measures reqwest-middleware by itself: (b) is the same client
+//!    through a middleware that only inserts the fixed header. Rounds alternate the order (a b, b a, …) so the machine's drift
 //!    cancels; each prints requests per second, p50/p99 latency, the CPU time of the whole
 //!    process (callers, client and sandbox) per call, and the ratio b/a of the round; the
 //!    summary gives the median ratio against the target 0.97, and the ratio of CPU per call
@@ -48,6 +56,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::future::Future;
 use std::io::Read as _;
+use std::pin::Pin;
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
@@ -99,6 +108,9 @@ struct Settings {
     run: Duration,
     /// Rounds of one (a) run and one (b) run.
     rounds: usize,
+    /// Instead of the timed runs: this many calls, one after another, through (a) (`false`)
+    /// or (b) (`true`) only, for an instruction count (`BEARER_LOAD_CALLS`, `BEARER_LOAD_SIDE`).
+    counted: Option<(bool, u64)>,
 }
 
 impl Settings {
@@ -115,10 +127,18 @@ impl Settings {
             .clamp(1.0, 256.0);
         let secs = value("BEARER_LOAD_SECS").unwrap_or(1.0).clamp(0.2, 60.0);
         let rounds = value("BEARER_LOAD_ROUNDS").unwrap_or(9.0).clamp(1.0, 41.0);
+        let counted = std::env::var("BEARER_LOAD_CALLS")
+            .ok()
+            .and_then(|calls| calls.parse::<u64>().ok())
+            .map(|calls| {
+                let side = std::env::var("BEARER_LOAD_SIDE").unwrap_or_default();
+                (side == "b", calls.min(1_000_000))
+            });
         Self {
             callers: callers as usize,
             run: Duration::from_secs_f64(secs),
             rounds: rounds as usize,
+            counted,
         }
     }
 }
@@ -186,11 +206,20 @@ fn parent() -> Result<(), Failure> {
     } else {
         None
     };
+    let through = |m| throughput_reqwest(&sandbox, config.clone(), settings, m);
     let reqwest_ratio = if part("reqwest") {
-        Some(throughput_reqwest(&sandbox, config, settings)?)
+        Some(through(ThroughMiddleware::Bearer)?)
     } else {
         None
     };
+    let floor_ratio = if part("rq-mw") {
+        Some(through(ThroughMiddleware::FixedHeader)?)
+    } else {
+        None
+    };
+    if settings.counted.is_some() {
+        return Ok(());
+    }
     let counters = sandbox.counters();
     println!(
         "the sandbox counted {} API calls and {} token request(s) in all",
@@ -221,9 +250,16 @@ fn parent() -> Result<(), Failure> {
         ("ureq", ureq_ratio),
         ("hyper", hyper_ratio),
         ("reqwest", reqwest_ratio),
+        ("rq-mw", floor_ratio),
     ] {
         let Some(ratio) = ratio else { continue };
-        let verdict = if ratio >= TARGET { "met" } else { "MISSED" };
+        let verdict = if name == "rq-mw" {
+            "reqwest-middleware by itself, with a middleware that only sets the header: no target"
+        } else if ratio >= TARGET {
+            "met"
+        } else {
+            "MISSED"
+        };
         println!("{name:<6} median ratio b/a {ratio:.3} (target >= {TARGET}: {verdict})");
     }
     if !storms_ok {
@@ -465,6 +501,65 @@ where
     Run::new(released.elapsed(), cpu_time().saturating_sub(cpu), parts)
 }
 
+/// The runs of [`order`] with async callers, (a) `bare` and (b) `bearer`, summarized; or, in
+/// the counted mode, that many calls through one side.
+async fn run_plan<A, FA, B, FB>(
+    name: &str,
+    settings: Settings,
+    bare: A,
+    bearer: B,
+) -> Result<f64, Failure>
+where
+    A: Fn() -> FA + Clone + Send + 'static,
+    FA: Future<Output = bool> + Send,
+    B: Fn() -> FB + Clone + Send + 'static,
+    FB: Future<Output = bool> + Send,
+{
+    if let Some((with_bearer, calls)) = settings.counted {
+        for sent in 0..calls {
+            let answered = if with_bearer {
+                bearer().await
+            } else {
+                bare().await
+            };
+            if !answered {
+                return Err(format!("{name}: call {sent} failed").into());
+            }
+        }
+        return Ok(counted(name, with_bearer, calls));
+    }
+    let plan = order(settings.rounds);
+    let mut runs = Vec::new();
+    for &(warm_up, with_bearer) in &plan {
+        let duration = run_length(warm_up, settings);
+        runs.push(if with_bearer {
+            run_tasks(settings.callers, duration, bearer.clone()).await
+        } else {
+            run_tasks(settings.callers, duration, bare.clone()).await
+        });
+    }
+    summarize(name, &plan, runs)
+}
+
+/// The counted mode for blocking callers: `calls` calls through `call`, one after another.
+fn count_calls(
+    name: &str,
+    (with_bearer, calls): (bool, u64),
+    call: impl Fn() -> bool,
+) -> Result<f64, Failure> {
+    match (0..calls).find(|_| !call()) {
+        Some(sent) => Err(format!("{name}: call {sent} failed").into()),
+        None => Ok(counted(name, with_bearer, calls)),
+    }
+}
+
+/// Says what the counted mode ran; its "ratio" is not a number.
+fn counted(name: &str, with_bearer: bool, calls: u64) -> f64 {
+    let side = if with_bearer { "b bearer" } else { "a bare" };
+    println!("{name:<6} {calls} calls through {side}, one after another");
+    f64::NAN
+}
+
 /// CPU time (user and system) of the whole process so far, from `/proc/self/stat` (in
 /// 1/100 s); zero where it cannot be read.
 fn cpu_time() -> Duration {
@@ -519,6 +614,13 @@ fn throughput_ureq(sandbox: &Sandbox, config: Config, settings: Settings) -> Res
             .get(&api, [("query", QUERY)])
             .is_ok_and(|answer| answer.status() == 200)
     };
+    if let Some(counted) = settings.counted {
+        return count_calls(
+            "ureq",
+            counted,
+            || if counted.0 { bearer() } else { bare() },
+        );
+    }
     let plan = order(settings.rounds);
     let runs = plan
         .iter()
@@ -592,26 +694,28 @@ fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Re
                     .is_ok_and(|answer| answer.status() == 200)
             }
         };
-        let plan = order(settings.rounds);
-        let mut runs = Vec::new();
-        for &(warm_up, with_bearer) in &plan {
-            let duration = run_length(warm_up, settings);
-            runs.push(if with_bearer {
-                run_tasks(settings.callers, duration, bearer.clone()).await
-            } else {
-                run_tasks(settings.callers, duration, bare.clone()).await
-            });
-        }
-        summarize("hyper", &plan, runs)
+        run_plan("hyper", settings, bare, bearer).await
     })
 }
 
+/// What (b) is in the reqwest part.
+#[derive(Debug, Clone, Copy)]
+enum ThroughMiddleware {
+    /// The bearer middleware.
+    Bearer,
+    /// A middleware that only inserts the fixed header: what reqwest-middleware costs by
+    /// itself, whatever the middleware does.
+    FixedHeader,
+}
+
 /// Part 1 for reqwest: (a) a bare `reqwest::Client` sending a fixed header, (b) the same
-/// client through the bearer middleware (`reqwest_middleware`); the median ratio.
+/// client through `reqwest_middleware`, with the bearer middleware or (for the framework's
+/// own cost) one that only inserts the fixed header; the median ratio.
 fn throughput_reqwest(
     sandbox: &Sandbox,
     config: Config,
     settings: Settings,
+    through: ThroughMiddleware,
 ) -> Result<f64, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -625,20 +729,27 @@ fn throughput_reqwest(
             .timeout(bearer_client::reqwest_client::DEFAULT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let with_middleware = reqwest_middleware::ClientBuilder::new(http.clone())
-            .with(client.middleware())
-            .build();
+        let (name, with_middleware) = match through {
+            ThroughMiddleware::Bearer => (
+                "reqwest",
+                reqwest_middleware::ClientBuilder::new(http.clone())
+                    .with(client.middleware())
+                    .build(),
+            ),
+            ThroughMiddleware::FixedHeader => (
+                "rq-mw",
+                reqwest_middleware::ClientBuilder::new(http.clone())
+                    .with(FixedHeader(header.clone()))
+                    .build(),
+            ),
+        };
         let bare = {
             let url = url.clone();
             move || {
                 let (http, url, header) = (http.clone(), url.clone(), header.clone());
                 async move {
-                    match http
-                        .get(url.as_str())
-                        .header(AUTHORIZATION, header)
-                        .send()
-                        .await
-                    {
+                    let sent = http.get(url.as_str()).header(AUTHORIZATION, header).send();
+                    match sent.await {
                         Ok(response) => {
                             let ok = response.status() == 200;
                             ok && response.bytes().await.is_ok()
@@ -660,18 +771,35 @@ fn throughput_reqwest(
                 }
             }
         };
-        let plan = order(settings.rounds);
-        let mut runs = Vec::new();
-        for &(warm_up, with_bearer) in &plan {
-            let duration = run_length(warm_up, settings);
-            runs.push(if with_bearer {
-                run_tasks(settings.callers, duration, bearer.clone()).await
-            } else {
-                run_tasks(settings.callers, duration, bare.clone()).await
-            });
-        }
-        summarize("reqwest", &plan, runs)
+        run_plan(name, settings, bare, bearer).await
     })
+}
+
+/// A reqwest middleware that inserts a fixed `Authorization` header and does nothing else.
+struct FixedHeader(HeaderValue);
+
+impl reqwest_middleware::Middleware for FixedHeader {
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        mut request: reqwest::Request,
+        extensions: &'life1 mut http::Extensions,
+        next: reqwest_middleware::Next<'life2>,
+    ) -> Pin<
+        Box<
+            dyn Future<Output = reqwest_middleware::Result<reqwest::Response>>
+                + Send
+                + 'async_trait,
+        >,
+    >
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        request.headers_mut().insert(AUTHORIZATION, self.0.clone());
+        next.run(request, extensions)
+    }
 }
 
 /// The resident set now and its peak, in kB, from `/proc/self/status`.

@@ -56,28 +56,50 @@ impl Flight {
         F: Future<Output = TokenAnswer>,
     {
         // The hot path (a valid token) asks the machine once: no clock read for the wait, no
-        // registration with the `Notify`. Anything else goes round the loop below.
-        let mut started = None;
+        // registration with the `Notify`, and a future of a few words, which a caller that
+        // boxes its futures (reqwest-middleware, tower) allocates on every call. The waits
+        // and the token request are a future of their own, boxed, made only when needed.
+        // (Released, and its events delivered, before any await.)
+        let next = state.lock().next(purpose, Duration::ZERO)?;
+        match next {
+            Next::Authorized(bearer) => Ok(bearer),
+            first => Box::pin(self.settle(state, purpose, send, first)).await,
+        }
+    }
+
+    /// Follows the machine from its `first` answer (asked unregistered) until it authorizes.
+    async fn settle<S, F>(
+        &self,
+        state: &TokenState,
+        purpose: Purpose,
+        send: S,
+        first: Next,
+    ) -> Result<Bearer, Error>
+    where
+        S: Fn(http::Request<Vec<u8>>) -> F,
+        F: Future<Output = TokenAnswer>,
+    {
+        let started = Instant::now();
+        let mut first = Some(first);
         loop {
             // Registered before the machine is asked, so that a request ending between the
-            // answer and the await still wakes this task; not on the first try, which only
+            // answer and the await still wakes this task; not for the first answer, which only
             // awaits after asking again, registered.
             let mut woken = pin!(self.changed.notified());
-            if started.is_some() {
-                woken.as_mut().enable();
-            }
-            let waited = started.map_or(Duration::ZERO, |at: Instant| at.elapsed());
-            // Released, and its events delivered, before any await.
-            let next = state.lock().next(purpose, waited);
-            let first = started.is_none();
-            if first {
-                started = Some(Instant::now());
-            }
-            match next? {
+            let registered = first.is_none();
+            let next = match first.take() {
+                Some(next) => next,
+                None => {
+                    woken.as_mut().enable();
+                    // Released, and its events delivered, before any await.
+                    state.lock().next(purpose, started.elapsed())?
+                }
+            };
+            match next {
                 Next::Authorized(bearer) => return Ok(bearer),
                 Next::Fetch(request) => self.fetch(state, request, &send).await,
                 // Not registered yet: ask again, registered.
-                Next::AwaitFlight(_) if first => {}
+                Next::AwaitFlight(_) if !registered => {}
                 Next::AwaitFlight(timeout) => {
                     let _ = tokio::time::timeout(timeout, woken).await;
                 }

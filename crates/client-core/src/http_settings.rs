@@ -72,17 +72,18 @@ impl HttpSettings {
 
     /// Adds `User-Agent`, unless the request sets its own.
     pub fn add_user_agent(&self, headers: &mut HeaderMap) {
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, self.user_agent.clone());
-        }
+        // One lookup (`entry`), not two (`contains_key`, then `insert`): on every call.
+        headers
+            .entry(USER_AGENT)
+            .or_insert_with(|| self.user_agent.clone());
     }
 
     /// Adds `X-Originating-IP` when one is set, unless the request sets its own.
     pub fn add_originating_ip(&self, headers: &mut HeaderMap) {
         if let Some(ip) = &self.originating_ip {
-            if !headers.contains_key(&X_ORIGINATING_IP) {
-                headers.insert(X_ORIGINATING_IP, ip.clone());
-            }
+            headers
+                .entry(X_ORIGINATING_IP)
+                .or_insert_with(|| ip.clone());
         }
     }
 }

@@ -11,6 +11,8 @@ use http::header::AUTHORIZATION;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// A [`reqwest_middleware::Middleware`] that adds `Authorization: Bearer …` to every request
@@ -76,80 +78,125 @@ fn failure_of(error: &reqwest_middleware::Error) -> TransportFailure {
     }
 }
 
-#[async_trait::async_trait]
+/// A copy of `request` to send again, or `None` when its body cannot be copied (a stream).
+///
+/// For a request without a body (most API calls) it copies what [`Request::try_clone`] copies
+/// (method, URL, headers, version, time-out) without the two allocations `try_clone` spends
+/// on an empty map of extensions on every call; with a body it is `try_clone`.
+fn spare(request: &Request) -> Option<Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut spare = Request::new(request.method().clone(), request.url().clone());
+    *spare.headers_mut() = request.headers().clone();
+    *spare.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *spare.timeout_mut() = Some(*timeout);
+    }
+    Some(spare)
+}
+
+/// `#[async_trait]` written out by hand: the macro moves each argument into a local of the
+/// boxed future, so the request would be stored in it twice, and this future is allocated on
+/// every call. The future here keeps each await's locals in blocks that end before the next,
+/// so that it stays small (a few hundred bytes: below the allocator's per-thread cache).
 impl Middleware for BearerMiddleware {
-    async fn handle(
-        &self,
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
         mut request: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let shared = &*self.shared;
-        let settings = &shared.settings;
-        let url = request.url();
-        if !settings.may_carry_token(url.scheme(), url.host_str()) {
-            // Why not, in the words every transport uses.
-            let uri = http::Uri::try_from(url.as_str()).map_err(|_| {
-                refused(Error::InvalidRequest(
-                    "the URL is not a valid absolute URL".to_owned(),
-                ))
-            })?;
-            settings.check_target(&uri).map_err(refused)?;
-        }
-        settings.add_user_agent(request.headers_mut());
-        settings.add_originating_ip(request.headers_mut());
-        if request.timeout().is_none() {
-            *request.timeout_mut() = Some(settings.timeout);
-        }
-        let state = &shared.state;
-        let mut attempts = Attempts::new();
-        loop {
-            let spare = request.try_clone();
-            let bearer = shared.authorize(Purpose::Call).await.map_err(refused)?;
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, bearer.header_value().clone());
-            let span =
-                state.call_span_url(request.method(), request.url().as_str(), attempts.resends());
-            let response = match span
-                .instrument(next.clone().run(request, &mut *extensions))
-                .await
-            {
-                Ok(response) => {
-                    span.status(response.status());
-                    response
-                }
-                Err(error) => {
-                    let failure = failure_of(&error);
-                    span.failed(&failure.kind);
-                    state.judge_failure(&bearer, &failure);
-                    return Err(error);
-                }
-            };
-            // As `Attempts::follow` does for the client's own calls, except that a request
-            // which cannot be cloned ends the replay (an error) or the wait (the answer as it
-            // came).
-            request = match state.judge(&bearer, response.status(), response.headers()) {
-                ApiVerdict::Deliver => return Ok(response),
-                ApiVerdict::Replay => {
-                    attempts.replay(response.headers()).map_err(refused)?;
-                    spare.ok_or_else(|| {
-                        refused(Error::TokenRefusedNotReplayable {
-                            challenge: challenge(response.headers()),
-                        })
-                    })?
-                }
-                ApiVerdict::RetryAt(retry_at) => match spare {
-                    Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
-                        bearer_client_core::sleep_until(state, retry_at, WaitCause::RetryAfter)
-                            .await;
-                        spare
+        extensions: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let shared = &*self.shared;
+            let settings = &shared.settings;
+            let url = request.url();
+            if !settings.may_carry_token(url.scheme(), url.host_str()) {
+                // Why not, in the words every transport uses.
+                let uri = http::Uri::try_from(url.as_str()).map_err(|_| {
+                    refused(Error::InvalidRequest(
+                        "the URL is not a valid absolute URL".to_owned(),
+                    ))
+                })?;
+                settings.check_target(&uri).map_err(refused)?;
+            }
+            settings.add_user_agent(request.headers_mut());
+            settings.add_originating_ip(request.headers_mut());
+            let state = &shared.state;
+            let mut attempts = Attempts::new();
+            loop {
+                let (again, retry_at) = {
+                    let bearer = shared.authorize(Purpose::Call).await.map_err(refused)?;
+                    // Taken before the client's time-out is set, so that a request without a
+                    // time-out of its own copies no extensions; the copy gets it when sent.
+                    let spare = spare(&request);
+                    if request.timeout().is_none() {
+                        *request.timeout_mut() = Some(settings.timeout);
                     }
-                    _ => return Ok(response),
-                },
-                ApiVerdict::Fail(error) => return Err(refused(error.into())),
-            };
-        }
+                    request
+                        .headers_mut()
+                        .insert(AUTHORIZATION, bearer.header_value().clone());
+                    let span = state.call_span_url(
+                        request.method(),
+                        request.url().as_str(),
+                        attempts.resends(),
+                    );
+                    let response = match span
+                        .instrument(next.clone().run(request, &mut *extensions))
+                        .await
+                    {
+                        Ok(response) => {
+                            span.status(response.status());
+                            response
+                        }
+                        Err(error) => {
+                            let failure = failure_of(&error);
+                            span.failed(&failure.kind);
+                            state.judge_failure(&bearer, &failure);
+                            return Err(error);
+                        }
+                    };
+                    // As `Attempts::follow` does for the client's own calls, except that a
+                    // request which cannot be copied ends the replay (an error) or the wait
+                    // (the answer as it came).
+                    match state.judge(&bearer, response.status(), response.headers()) {
+                        ApiVerdict::Deliver => return Ok(response),
+                        ApiVerdict::Replay => {
+                            attempts.replay(response.headers()).map_err(refused)?;
+                            let spare = spare.ok_or_else(|| {
+                                refused(Error::TokenRefusedNotReplayable {
+                                    challenge: challenge(response.headers()),
+                                })
+                            })?;
+                            (spare, None)
+                        }
+                        ApiVerdict::RetryAt(retry_at) => match spare {
+                            Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
+                                (spare, Some(retry_at))
+                            }
+                            _ => return Ok(response),
+                        },
+                        ApiVerdict::Fail(error) => return Err(refused(error.into())),
+                    }
+                };
+                request = again;
+                if let Some(retry_at) = retry_at {
+                    // Boxed: the timer stays out of every call's future.
+                    Box::pin(bearer_client_core::sleep_until(
+                        state,
+                        retry_at,
+                        WaitCause::RetryAfter,
+                    ))
+                    .await;
+                }
+            }
+        })
     }
 }
 

@@ -3,10 +3,12 @@
 
 mod common;
 
+use bearer_sandbox::{Fault, FaultTarget, Sandbox};
 use bearer_transport_reqwest::{Client, Error};
 use bytes::Bytes;
 use common::*;
 use reqwest_middleware::ClientWithMiddleware;
+use std::time::Duration;
 
 /// A plain reqwest client behind `client`'s middleware.
 fn wrapped(client: &Client) -> ClientWithMiddleware {
@@ -26,6 +28,18 @@ fn bearer_error(error: &reqwest_middleware::Error) -> &Error {
     }
 }
 
+/// `GET /v1/searchoauth?query=privacy` through `api`: must be a 200; its JSON body.
+async fn search_privacy(api: &ClientWithMiddleware, sandbox: &Sandbox) -> serde_json::Value {
+    let answer = api
+        .get(search(sandbox))
+        .query(&[("query", "privacy")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
+}
+
 /// A body reqwest cannot clone, so a call with it cannot be sent twice.
 fn streaming() -> reqwest::Body {
     reqwest::Body::wrap(http_body_util::Full::new(Bytes::from_static(b"")))
@@ -42,15 +56,7 @@ async fn the_middleware_adds_the_shared_bearer_and_counts_the_calls() {
 
     let api = wrapped(&client);
     for _ in 0..3 {
-        let answer = api
-            .get(search(&sandbox))
-            .query(&[("query", "privacy")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
-        let body: serde_json::Value =
-            serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        let body = search_privacy(&api, &sandbox).await;
         assert!(body["count"].is_number(), "{body}");
     }
     let counters = sandbox.counters();
@@ -197,4 +203,114 @@ async fn the_middleware_sends_the_client_s_user_agent_unless_the_request_has_one
         "{}",
         heads[2]
     );
+}
+
+/// Answers the raw server's first API call 401 `invalid_token`, as the gateway answers a
+/// revoked token, and every later one 200; a token to a token request.
+fn stale_once(head: &str) -> Option<Vec<u8>> {
+    static API_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if head.starts_with("post /token") {
+        return token_or_ok(head);
+    }
+    if API_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        return Some(invalid_token());
+    }
+    token_or_ok(head)
+}
+
+/// The gateway's 401 for a revoked or expired token.
+fn invalid_token() -> Vec<u8> {
+    response(
+        "401 Unauthorized",
+        "www-authenticate: Bearer error=\"invalid_token\"\r\nx-mashery-error-code: ERR_401_INVALID_OR_EXPIRED_TOKEN\r\n",
+        b"",
+    )
+}
+
+#[tokio::test]
+async fn a_stale_token_on_a_call_without_a_body_is_replayed_as_the_same_request() {
+    let (base, heads) = raw_server(stale_once).await;
+    let client = raw_client(&base).build().unwrap();
+    let answer = wrapped(&client)
+        .get(format!("{base}/v1/a"))
+        .query(&[("query", "privacy policy")])
+        .header("x-trace", "7")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let heads = heads.lock().unwrap().clone();
+    // token, refused call, renewal, replay
+    assert_eq!(heads.len(), 4, "{heads:?}");
+    let (refused, replay) = (&heads[1], &heads[3]);
+    assert!(heads[2].starts_with("post /token"), "{heads:?}");
+    for head in [refused, replay] {
+        assert!(
+            head.starts_with("get /v1/a?query=privacy+policy http/1.1"),
+            "{head}"
+        );
+        assert!(head.contains("x-trace: 7"), "{head}");
+        assert!(head.contains("accept: application/json"), "{head}");
+        assert!(
+            head.contains("authorization: bearer a1b2c3d4e5f6g7h8"),
+            "{head}"
+        );
+        assert_eq!(head.matches("authorization:").count(), 1, "{head}");
+    }
+}
+
+/// Answers the raw server's first API call 401 `invalid_token`, and never answers the next.
+fn stale_then_silent(head: &str) -> Option<Vec<u8>> {
+    static API_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if head.starts_with("post /token") {
+        return token_or_ok(head);
+    }
+    if API_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        return Some(invalid_token());
+    }
+    None
+}
+
+#[tokio::test]
+async fn the_replay_keeps_the_request_s_own_time_out() {
+    let (base, heads) = raw_server(stale_then_silent).await;
+    let client = raw_client(&base).build().unwrap();
+    let sent = wrapped(&client)
+        .get(format!("{base}/v1/a"))
+        .timeout(Duration::from_millis(300))
+        .send();
+    // The client's own time-out is 30 s: the replay must end at the request's 300 ms.
+    let error = tokio::time::timeout(Duration::from_secs(20), sent)
+        .await
+        .expect("the replay kept the request's time-out")
+        .unwrap_err();
+    match &error {
+        reqwest_middleware::Error::Reqwest(error) => assert!(error.is_timeout(), "{error:?}"),
+        other => panic!("expected reqwest's time-out, got {other:?}"),
+    }
+    assert_eq!(
+        heads.lock().unwrap().len(),
+        4,
+        "token, refused call, renewal, replay"
+    );
+}
+
+#[tokio::test]
+async fn over_qps_is_waited_out_and_the_call_sent_again() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    let api = wrapped(&client);
+    let over_qps = Fault::OverQps {
+        retry_after: Some(0),
+    };
+    sandbox.inject(FaultTarget::Api, over_qps, 2);
+    let body = search_privacy(&api, &sandbox).await;
+    assert_eq!(
+        body["query"], "privacy",
+        "the call sent again is the same: {body}"
+    );
+    let counters = sandbox.counters();
+    assert_eq!(counters.api_calls, 3, "two denials, then the call");
+    assert_eq!(counters.token_requests, 1);
 }
