@@ -560,6 +560,19 @@ fn counted(name: &str, with_bearer: bool, calls: u64) -> f64 {
     f64::NAN
 }
 
+/// The callers' runtime for the async parts: multi-threaded, with `BEARER_LOAD_WORKERS`
+/// workers (default: the runtime's own, one per core).
+fn callers_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = std::env::var("BEARER_LOAD_WORKERS")
+        .ok()
+        .and_then(|w| w.parse::<usize>().ok())
+    {
+        builder.worker_threads(workers.clamp(1, 64));
+    }
+    builder.enable_all().build()
+}
+
 /// CPU time (user and system) of the whole process so far, from `/proc/self/stat` (in
 /// 1/100 s); zero where it cannot be read.
 fn cpu_time() -> Duration {
@@ -638,9 +651,7 @@ fn throughput_ureq(sandbox: &Sandbox, config: Config, settings: Settings) -> Res
 
 /// Part 1 for the async transport, on a multi-threaded runtime; the median ratio.
 fn throughput_hyper(sandbox: &Sandbox, config: Config, settings: Settings) -> Result<f64, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = callers_runtime()?;
     let url = sandbox.search_url(QUERY);
     let api = sandbox.url(bearer_sandbox::SEARCH_PATH);
     runtime.block_on(async move {
@@ -717,9 +728,7 @@ fn throughput_reqwest(
     settings: Settings,
     through: ThroughMiddleware,
 ) -> Result<f64, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = callers_runtime()?;
     let url = sandbox.search_url(QUERY);
     runtime.block_on(async move {
         let client = bearer_client::reqwest_client::Client::new(config)?;
