@@ -15,8 +15,13 @@
 //! `BEARER_AUTH=basic` switches client authentication to HTTP Basic. `BEARER_STORE=file:DIR`
 //! (or `redis://HOST:PORT/DB`) shares tokens and renewals with every process using that store.
 
+#[path = "support/calls.rs"]
+mod calls;
+#[path = "support/mod.rs"]
+mod support;
+
+use bearer_client::Config;
 use bearer_client::asynchronous::Client;
-use bearer_client::{ClientAuth, Config};
 use bearer_sandbox::{Sandbox, SandboxConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -24,6 +29,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use std::process::ExitCode;
 use std::time::Duration;
+use support::{Remote, install_logs};
 use tower::{ServiceBuilder, ServiceExt as _};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -31,10 +37,13 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> ExitCode {
     install_logs();
-    let outcome = if std::env::var_os("BEARER_TOKEN_URL").is_some() {
-        real_provider().await
-    } else {
-        story().await
+    let outcome = match Remote::from_env(|name| std::env::var(name).ok()) {
+        Ok(Some(remote)) => real_provider(remote).await,
+        Ok(None) => story().await,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(2);
+        }
     };
     match outcome {
         Ok(code) => code,
@@ -42,20 +51,6 @@ async fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// With `RUST_LOG` set (`RUST_LOG=bearer=debug`), the client's `tracing` spans and events on
-/// standard error: each span's fields, and its duration when it closes. Without it, nothing
-/// more is printed. (The spans need the facade's `tracing` feature, on by default.)
-fn install_logs() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
     }
 }
 
@@ -202,60 +197,18 @@ async fn platform(
     Ok(serde_json::from_slice(&body)?)
 }
 
-fn env(name: &str) -> Result<String, Failure> {
-    std::env::var(name)
-        .map_err(|_| format!("{name} is not set (set all four BEARER_* variables, or none)").into())
-}
-
-async fn real_provider() -> Result<ExitCode, Failure> {
-    let mut config = Config::builder(
-        env("BEARER_TOKEN_URL")?,
-        env("BEARER_CLIENT_ID")?,
-        env("BEARER_CLIENT_SECRET")?,
-    );
-    if std::env::var("BEARER_AUTH").is_ok_and(|auth| auth.eq_ignore_ascii_case("basic")) {
-        config = config.client_auth(ClientAuth::Basic);
-    }
-    let api_url = env("BEARER_API_URL")?;
-    let calls: u32 = std::env::var("BEARER_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let interval = Duration::from_millis(
-        std::env::var("BEARER_INTERVAL_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-    );
-    let mut builder = Client::builder(config.build()?);
-    if let Some(spec) = std::env::var("BEARER_STORE").ok().filter(|s| !s.is_empty()) {
-        let spec: bearer_client::store::StoreSpec = spec.parse()?;
-        builder = builder.fleet_store(spec.open()?);
+/// The configured mode: `remote.calls` calls to `remote.api_url`, printing each status and the
+/// budget; a failure exit code if any call failed.
+async fn real_provider(remote: Remote) -> Result<ExitCode, Failure> {
+    let mut builder = Client::builder(remote.config()?);
+    if let Some(store) = &remote.store {
+        builder = builder.fleet_store(store.open()?);
     }
     let client = builder.build()?;
-    let mut failed = false;
-    for call in 1..=calls {
-        match client
-            .get(&api_url, std::iter::empty::<(&str, &str)>())
-            .await
-        {
-            Ok(answer) => {
-                println!("call {call}: {}", answer.status());
-                failed |= !answer.status().is_success();
-            }
-            Err(error) => {
-                println!("call {call}: failed: {error}");
-                failed = true;
-            }
-        }
-        if call < calls {
-            tokio::time::sleep(interval).await;
-        }
-    }
-    println!("budget: {}", client.budget());
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    let call = || async {
+        let answer = client.get(&remote.api_url, std::iter::empty::<(&str, &str)>());
+        answer.await.map(|answer| answer.status())
+    };
+    let budget = || client.budget().to_string();
+    Ok(calls::call_remote(&remote, call, budget).await?)
 }

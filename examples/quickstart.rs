@@ -22,13 +22,16 @@
 //! `tracing` spans and events on standard error (token requests by grant, each call, the
 //! renewal), never a token or a secret.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use bearer_client::blocking::{Client, ClientEvent};
-use bearer_client::store::StoreSpec;
-use bearer_client::{ClientAuth, Config, Plan};
+use bearer_client::{Config, Plan};
 use bearer_sandbox::{ADMIN_KEY, DEVELOPER_KEY, Sandbox, SandboxConfig};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
+use support::{Remote, install_logs};
 
 fn main() -> ExitCode {
     install_logs();
@@ -52,20 +55,6 @@ fn main() -> ExitCode {
             eprintln!("quickstart: {problem}");
             ExitCode::from(2)
         }
-    }
-}
-
-/// With `RUST_LOG` set (`RUST_LOG=bearer=debug`), the client's `tracing` spans and events on
-/// standard error: each span's fields, and its duration when it closes. Without it, nothing
-/// more is printed. (The spans need the facade's `tracing` feature, on by default.)
-fn install_logs() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
     }
 }
 
@@ -314,92 +303,9 @@ fn text(json: &serde_json::Value, field: &str) -> Result<String, Failure> {
 // ---------------------------------------------------------------------------------------------
 // The configured mode: a real provider (or any sandbox) given by environment variables.
 
-/// A provider to call, from `BEARER_*` environment variables.
-#[derive(Debug)]
-struct Remote {
-    token_url: String,
-    client_id: String,
-    client_secret: String,
-    api_url: String,
-    calls: u32,
-    interval: Duration,
-    basic: bool,
-    store: Option<StoreSpec>,
-}
-
-impl Remote {
-    /// `Ok(None)` when none of the four required variables is set (the tour runs instead).
-    fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
-        const REQUIRED: [&str; 4] = [
-            "BEARER_TOKEN_URL",
-            "BEARER_CLIENT_ID",
-            "BEARER_CLIENT_SECRET",
-            "BEARER_API_URL",
-        ];
-        let values: Vec<Option<String>> = REQUIRED.iter().map(|name| var(name)).collect();
-        if values.iter().all(Option::is_none) {
-            return Ok(None);
-        }
-        let missing: Vec<&str> = REQUIRED
-            .iter()
-            .zip(&values)
-            .filter(|(_, value)| value.is_none())
-            .map(|(name, _)| *name)
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "set {} as well (or none of the four, to run the in-process sandbox tour)",
-                missing.join(", ")
-            ));
-        }
-        let number = |name: &str, default: u64| -> Result<u64, String> {
-            var(name).map_or(Ok(default), |value| {
-                value
-                    .parse()
-                    .map_err(|_| format!("{name} must be a whole number, not {value:?}"))
-            })
-        };
-        let calls = u32::try_from(number("BEARER_CALLS", 3)?)
-            .map_err(|_| "BEARER_CALLS is too large".to_owned())?;
-        let basic = match var("BEARER_AUTH").as_deref() {
-            None | Some("" | "body") => false,
-            Some("basic") => true,
-            Some(other) => return Err(format!("BEARER_AUTH must be basic or body, not {other:?}")),
-        };
-        let store = var("BEARER_STORE")
-            .filter(|spec| !spec.is_empty())
-            .map(|spec| spec.parse::<StoreSpec>())
-            .transpose()
-            .map_err(|error| format!("BEARER_STORE: {error}"))?;
-        let mut values = values.into_iter().flatten();
-        let mut next = || values.next().unwrap_or_default();
-        Ok(Some(Self {
-            token_url: next(),
-            client_id: next(),
-            client_secret: next(),
-            api_url: next(),
-            calls,
-            interval: Duration::from_millis(number("BEARER_INTERVAL_MS", 0)?),
-            basic,
-            store,
-        }))
-    }
-}
-
 /// Makes the calls, printing each status and the budget; `Ok(false)` if any call failed.
 fn run_remote(remote: &Remote, out: &mut impl Write) -> Result<bool, Failure> {
-    let auth = if remote.basic {
-        ClientAuth::Basic
-    } else {
-        ClientAuth::Body
-    };
-    let config = Config::builder(
-        remote.token_url.as_str(),
-        remote.client_id.as_str(),
-        remote.client_secret.as_str(),
-    )
-    .client_auth(auth)
-    .build()?;
+    let config = remote.config()?;
     for hint in config.hints() {
         writeln!(out, "note: {hint}")?;
     }
@@ -420,19 +326,8 @@ fn run_remote(remote: &Remote, out: &mut impl Write) -> Result<bool, Failure> {
         if n > 1 && !remote.interval.is_zero() {
             std::thread::sleep(remote.interval);
         }
-        match client.get(&remote.api_url, std::iter::empty::<(&str, &str)>()) {
-            Ok(answer) if answer.status().is_success() => {
-                writeln!(out, "call {n}: {}", answer.status())?;
-            }
-            Ok(answer) => {
-                all_ok = false;
-                writeln!(out, "call {n}: {}", answer.status())?;
-            }
-            Err(error) => {
-                all_ok = false;
-                writeln!(out, "call {n}: failed: {error}")?;
-            }
-        }
+        let outcome = client.get(&remote.api_url, std::iter::empty::<(&str, &str)>());
+        all_ok &= support::report(n, outcome.map(|answer| answer.status()), out)?;
     }
     print_budget(&client, out)?;
     Ok(all_ok)
