@@ -400,9 +400,13 @@ impl Coordinator {
         self.generation
     }
 
-    /// The fleet's counts for the quota day, as last read from or written to the record.
+    /// The fleet's counts for the quota day as far as this process knows them: the record's,
+    /// as last read or written, with this process's calls not written yet added.
     pub fn day(&self) -> Option<QuotaDay> {
-        self.day
+        self.day.map(|mut day| {
+            day.calls = day.calls.saturating_add(self.unflushed_calls);
+            day
+        })
     }
 
     /// What the coordinator is doing.

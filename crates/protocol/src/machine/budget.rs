@@ -124,7 +124,8 @@ impl Budget {
     }
 
     /// Adopts the counts the processes sharing the credential recorded for the quota day
-    /// ending at `resets_at` (see [`fleet`](crate::fleet)): never below what this process
+    /// ending at `resets_at` (see [`fleet`](crate::fleet)): their API calls and token
+    /// requests, both of which the gateway counts as calls; never below what this process
     /// counted itself, and ignored for another day.
     pub(crate) fn observe_fleet(
         &mut self,
@@ -135,7 +136,8 @@ impl Budget {
     ) {
         self.roll(now);
         if self.resets_at == Some(resets_at) {
-            self.used = self.used.max(calls);
+            let fleet_used = calls.saturating_add(u64::from(token_requests));
+            self.used = self.used.max(fleet_used);
             self.token_requests = self.token_requests.max(token_requests);
         }
     }
