@@ -41,11 +41,12 @@ use std::sync::Arc;
 /// - "Over queries per second" is waited out and the call sent again (up to the client's
 ///   `over_qps_retries`, within its `max_wait`) when the request can be cloned; otherwise the
 ///   answer is returned as it came.
-/// - Each request gets what the client's own calls get: its `User-Agent` and
-///   `X-Originating-IP` unless the request sets them, the client's time-out unless the request
-///   sets its own (replacing the reqwest client's; it runs until the body is read), and the
-///   refusal of plain `http` off loopback ([`Error::PlainHttp`]). The answer's body is the
-///   caller's to read: the client's `max_response_bytes` caps only its own calls.
+/// - What the program's reqwest client sets for itself stays its own: its `User-Agent`, its
+///   time-outs, its proxies and its redirect policy (the middleware sets no per-request
+///   time-out, which would replace the client's). From the bearer client each request gets
+///   `X-Originating-IP` when one is configured and the request has none, and the refusal of
+///   plain `http` off loopback ([`Error::PlainHttp`]). The answer's body is the caller's to
+///   read: the client's `max_response_bytes` caps only its own calls.
 /// - Errors of the token state (credentials refused, quota spent, a wait too long) come as
 ///   [`reqwest_middleware::Error::Middleware`] holding an [`Error`]: `downcast_ref::<Error>()`
 ///   it; reqwest's own errors come as they are.
@@ -82,7 +83,8 @@ fn failure_of(error: &reqwest_middleware::Error) -> TransportFailure {
 ///
 /// For a request without a body (most API calls) it copies what [`Request::try_clone`] copies
 /// (method, URL, headers, version, time-out) without the two allocations `try_clone` spends
-/// on an empty map of extensions on every call; with a body it is `try_clone`.
+/// on a map of extensions for a time-out the request does not have; with a body it is
+/// `try_clone`.
 fn spare(request: &Request) -> Option<Request> {
     if request.body().is_some() {
         return request.try_clone();
@@ -126,19 +128,13 @@ impl Middleware for BearerMiddleware {
                 })?;
                 settings.check_target(&uri).map_err(refused)?;
             }
-            settings.add_user_agent(request.headers_mut());
             settings.add_originating_ip(request.headers_mut());
             let state = &shared.state;
             let mut attempts = Attempts::new();
             loop {
                 let (again, retry_at) = {
                     let bearer = shared.authorize(Purpose::Call).await.map_err(refused)?;
-                    // Taken before the client's time-out is set, so that a request without a
-                    // time-out of its own copies no extensions; the copy gets it when sent.
                     let spare = spare(&request);
-                    if request.timeout().is_none() {
-                        *request.timeout_mut() = Some(settings.timeout);
-                    }
                     request
                         .headers_mut()
                         .insert(AUTHORIZATION, bearer.header_value().clone());

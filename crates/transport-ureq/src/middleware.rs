@@ -13,9 +13,10 @@ use ureq::{RequestExt, SendBody};
 /// Adds `Authorization: Bearer …` to every request through an agent, from the same token state
 /// as the [`Client`](crate::Client) it came from (see [`Client::middleware`](crate::Client::middleware)).
 ///
-/// Each request gets what the client's own calls get: the client's time-out (replacing the
-/// agent's for that request), its `User-Agent` and `X-Originating-IP` unless the request sets
-/// them, and the refusal of plain `http` off loopback ([`Error::PlainHttp`](crate::Error::PlainHttp)).
+/// What the program's agent sets for itself stays its own: its `User-Agent`, its time-outs,
+/// its proxy and its redirects. From the bearer client each request gets `X-Originating-IP`
+/// when one is configured and the request has none, and the refusal of plain `http` off
+/// loopback ([`Error::PlainHttp`](crate::Error::PlainHttp)).
 /// It reads every answer's status and headers (so 4xx/5xx are reported to the state machine
 /// with their headers), then hands the answer on as the agent would: by default a 4xx/5xx
 /// becomes [`ureq::Error::StatusCode`], as with ureq's default
@@ -69,12 +70,8 @@ impl Middleware for BearerMiddleware {
                 "the bearer middleware only runs inside a ureq::Agent".to_owned(),
             ))));
         };
-        let mut request = config
-            .http_status_as_error(false)
-            .timeout_global(Some(settings.timeout))
-            .build();
+        let mut request = config.http_status_as_error(false).build();
         let headers = request.headers_mut();
-        settings.add_user_agent(headers);
         settings.add_originating_ip(headers);
         headers.insert(AUTHORIZATION, bearer.header_value().clone());
         let span = self

@@ -50,4 +50,37 @@ mod middleware {
         let grants = setup.sandbox.counters().token_requests_by_grant;
         assert_eq!((grants.client_credentials, grants.refresh_token), (1, 1));
     }
+
+    #[test]
+    fn the_program_s_agent_keeps_its_own_user_agent_and_time_out() {
+        let (base, heads) = raw_server();
+        // The bearer client's own time-out is an hour: a call through the middleware that
+        // took it instead of the agent's 300 ms would outlast the test's bound.
+        let client = raw_client(&base);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .user_agent("mine/1.0")
+            .timeout_global(Some(std::time::Duration::from_millis(300)))
+            .middleware(client.middleware())
+            .build()
+            .into();
+        agent.get(format!("{base}/v1/a")).call().unwrap();
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(agent.get(format!("{base}/v1/silent")).call().map(|_| ()));
+        });
+        let silent = outcome
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the agent's time-out held");
+        assert!(matches!(silent, Err(ureq::Error::Timeout(_))), "{silent:?}");
+        let heads = heads.lock().unwrap().clone();
+        assert_eq!(heads.len(), 3, "token, call, held call: {heads:?}");
+        for head in &heads[1..] {
+            assert!(head.contains("user-agent: mine/1.0"), "{head}");
+            assert!(!head.contains("bearer/"), "{head}");
+            assert!(
+                head.contains("authorization: bearer a1b2c3d4e5f6g7h8"),
+                "{head}"
+            );
+        }
+    }
 }
