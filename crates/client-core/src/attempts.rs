@@ -21,6 +21,20 @@ pub enum Answer {
     RetryAt(SystemTime),
 }
 
+/// What to do after an answer, for a call sent again only from a copy of its request (a
+/// middleware's or a layer's, whose request may have a body that cannot be sent twice): see
+/// [`Attempts::follow_spare`].
+#[derive(Debug)]
+pub enum Resend<T> {
+    /// Hand the answer to the caller.
+    Deliver,
+    /// Send the copy now, with a fresh token.
+    Now(T),
+    /// Sleep until then (announcing a [`WaitCause::RetryAfter`](crate::WaitCause::RetryAfter)),
+    /// then send the copy.
+    At(T, SystemTime),
+}
+
 /// The replays and over-QPS waits one call has made.
 #[derive(Debug, Clone, Default)]
 pub struct Attempts {
@@ -48,6 +62,37 @@ impl Attempts {
             ApiVerdict::RetryAt(retry_at) => self
                 .retry_at(state, retry_at)
                 .map(|()| Answer::RetryAt(retry_at)),
+            ApiVerdict::Fail(error) => Err(error.into()),
+        }
+    }
+
+    /// As [`follow`](Self::follow), for a call sent again only from `spare`, the copy of its
+    /// request if one could be made: without it a refused token is
+    /// [`Error::TokenRefusedNotReplayable`], and an over-QPS answer is delivered as it came (as
+    /// it is when no more waits are allowed).
+    pub fn follow_spare<T>(
+        &mut self,
+        state: &TokenState,
+        verdict: ApiVerdict,
+        headers: &HeaderMap,
+        spare: Option<T>,
+    ) -> Result<Resend<T>, Error> {
+        match verdict {
+            ApiVerdict::Deliver => Ok(Resend::Deliver),
+            ApiVerdict::Replay => {
+                self.replay(headers)?;
+                spare
+                    .map(Resend::Now)
+                    .ok_or_else(|| Error::TokenRefusedNotReplayable {
+                        challenge: challenge(headers),
+                    })
+            }
+            ApiVerdict::RetryAt(retry_at) => match spare {
+                Some(spare) if self.retry_at(state, retry_at).is_ok() => {
+                    Ok(Resend::At(spare, retry_at))
+                }
+                _ => Ok(Resend::Deliver),
+            },
             ApiVerdict::Fail(error) => Err(error.into()),
         }
     }

@@ -60,7 +60,7 @@ mod telemetry;
 
 pub use bearer_protocol;
 
-pub use attempts::{Answer, Attempts};
+pub use attempts::{Answer, Attempts, Resend};
 pub use body::{Body, Response};
 pub use clock::{Clock, SystemClock};
 pub use delivery::{Callback, Events};

@@ -4,8 +4,8 @@
 use crate::flight::Shared;
 use crate::net;
 use crate::replay::ReplayBody;
-use bearer_client_core::{Attempts, BoxError, Error, Purpose, WaitCause, challenge};
-use bearer_protocol::{ApiVerdict, TransportFailure, TransportFailureKind};
+use bearer_client_core::{Attempts, BoxError, Error, Purpose, Resend, WaitCause};
+use bearer_protocol::{Bearer, TransportFailure, TransportFailureKind};
 use http::header::AUTHORIZATION;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -116,92 +116,104 @@ where
         // The service that was polled ready takes this call; a fresh clone takes its place.
         let fresh = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, fresh);
-        Box::pin(run(Arc::clone(&self.shared), inner, request))
+        let shared = Arc::clone(&self.shared);
+        let (mut parts, body) = request.into_parts();
+        // A relative URI is the wrapped service's to resolve; an absolute one must be safe for
+        // the token.
+        if parts.uri.scheme().is_some() {
+            if let Err(error) = shared.settings.check_target(&parts.uri) {
+                return Box::pin(std::future::ready(Err(error)));
+            }
+        }
+        shared.settings.add_user_agent(&mut parts.headers);
+        shared.settings.add_originating_ip(&mut parts.headers);
+        Box::pin(run(shared, inner, parts, body))
     }
 }
 
-async fn run<S, B, R>(
+/// The request to send: `parts` (extensions included) with `Authorization: Bearer …`, and
+/// `body`.
+fn authorized<B>(parts: &http::request::Parts, body: B, bearer: &Bearer) -> http::Request<B> {
+    let mut parts = parts.clone();
+    parts
+        .headers
+        .insert(AUTHORIZATION, bearer.header_value().clone());
+    http::Request::from_parts(parts, body)
+}
+
+/// The call, from the request's parts, as the future every call allocates: an `async` block
+/// that uses its captures in place (an `async fn` would store each argument twice, beside the
+/// local it moves into) and keeps each await's locals in a block that ends before the next, so
+/// that it stays small.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would store each argument twice in the future"
+)]
+fn run<S, B, R>(
     shared: Arc<Shared>,
     mut inner: S,
-    request: http::Request<B>,
-) -> Result<http::Response<R>, Error>
+    parts: http::request::Parts,
+    mut body: B,
+) -> impl Future<Output = Result<http::Response<R>, Error>>
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
     S::Error: Into<BoxError>,
     B: ReplayBody,
 {
-    let (mut parts, body) = request.into_parts();
-    // A relative URI is the wrapped service's to resolve; an absolute one must be safe for
-    // the token.
-    if parts.uri.scheme().is_some() {
-        shared.settings.check_target(&parts.uri)?;
-    }
-    shared.settings.add_user_agent(&mut parts.headers);
-    shared.settings.add_originating_ip(&mut parts.headers);
-    let state = &shared.state;
-    let mut current = body;
-    let mut attempts = Attempts::new();
-    let mut first = true;
-    loop {
-        let spare = current.try_clone();
-        let bearer = shared.authorize(Purpose::Call).await?;
-        if !first {
-            poll_fn(|cx| inner.poll_ready(cx))
-                .await
-                .map_err(|error| Error::Service(error.into()))?;
-        }
-        first = false;
-        let mut call = http::Request::from_parts(parts.clone(), current);
-        call.headers_mut()
-            .insert(AUTHORIZATION, bearer.header_value().clone());
-        let timeout = shared.settings.timeout;
-        let span = state.call_span(&parts.method, &parts.uri, attempts.resends());
-        let response = match span
-            .instrument(tokio::time::timeout(timeout, inner.call(call)))
-            .await
-        {
-            Ok(Ok(response)) => {
-                span.status(response.status());
-                response
-            }
-            Ok(Err(error)) => {
-                let error: BoxError = error.into();
-                let failure = net::failure(net::classify(&*error), &*error);
-                span.failed(&failure.kind);
-                state.judge_failure(&bearer, &failure);
-                return Err(Error::Service(error));
-            }
-            Err(_) => {
-                let failure = TransportFailure::new(
-                    TransportFailureKind::TimedOut,
-                    format!("no answer within {timeout:?}"),
-                );
-                span.failed(&failure.kind);
-                state.judge_failure(&bearer, &failure);
-                return Err(Error::Transport {
-                    target: bearer_client_core::target(&parts.uri),
-                    failure,
-                });
-            }
-        };
-        // As `Attempts::follow` does for the client's own calls, except that a body which
-        // cannot be sent twice ends the replay (an error) or the wait (the answer as it came).
-        current = match state.judge(&bearer, response.status(), response.headers()) {
-            ApiVerdict::Deliver => return Ok(response),
-            ApiVerdict::Replay => {
-                attempts.replay(response.headers())?;
-                spare.ok_or_else(|| Error::TokenRefusedNotReplayable {
-                    challenge: challenge(response.headers()),
-                })?
-            }
-            ApiVerdict::RetryAt(retry_at) => match spare {
-                Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
-                    shared.sleep_until(retry_at, WaitCause::RetryAfter).await;
-                    spare
+    async move {
+        let state = &shared.state;
+        let mut attempts = Attempts::new();
+        let mut first = true;
+        loop {
+            let (again, retry_at) = {
+                let spare = body.try_clone();
+                let bearer = shared.authorize(Purpose::Call).await?;
+                if !first {
+                    poll_fn(|cx| inner.poll_ready(cx))
+                        .await
+                        .map_err(|error| Error::Service(error.into()))?;
                 }
-                _ => return Ok(response),
-            },
-            ApiVerdict::Fail(error) => return Err(error.into()),
-        };
+                first = false;
+                let timeout = shared.settings.timeout;
+                let span = state.call_span(&parts.method, &parts.uri, attempts.resends());
+                let call = inner.call(authorized(&parts, body, &bearer));
+                let response = match span.instrument(tokio::time::timeout(timeout, call)).await {
+                    Ok(Ok(response)) => {
+                        span.status(response.status());
+                        response
+                    }
+                    Ok(Err(error)) => {
+                        let error: BoxError = error.into();
+                        let failure = net::failure(net::classify(&*error), &*error);
+                        span.failed(&failure.kind);
+                        state.judge_failure(&bearer, &failure);
+                        return Err(Error::Service(error));
+                    }
+                    Err(_) => {
+                        let failure = TransportFailure::new(
+                            TransportFailureKind::TimedOut,
+                            format!("no answer within {timeout:?}"),
+                        );
+                        span.failed(&failure.kind);
+                        state.judge_failure(&bearer, &failure);
+                        return Err(Error::Transport {
+                            target: bearer_client_core::target(&parts.uri),
+                            failure,
+                        });
+                    }
+                };
+                let verdict = state.judge(&bearer, response.status(), response.headers());
+                match attempts.follow_spare(state, verdict, response.headers(), spare)? {
+                    Resend::Deliver => return Ok(response),
+                    Resend::Now(spare) => (spare, None),
+                    Resend::At(spare, retry_at) => (spare, Some(retry_at)),
+                }
+            };
+            body = again;
+            if let Some(retry_at) = retry_at {
+                // Boxed: the timer stays out of every call's future.
+                Box::pin(shared.sleep_until(retry_at, WaitCause::RetryAfter)).await;
+            }
+        }
     }
 }

@@ -144,3 +144,26 @@ async fn the_inner_service_s_failure_is_a_service_error() {
         .unwrap_err();
     assert!(matches!(error, Error::Service(_)), "{error:?}");
 }
+
+#[tokio::test]
+async fn over_qps_is_waited_out_and_the_call_sent_again() {
+    let (sandbox, keys) = sandbox().await;
+    let client = client(&sandbox, &keys);
+    let api = layered::<Full<Bytes>>(&client);
+    let over_qps = bearer_sandbox::Fault::OverQps {
+        retry_after: Some(0),
+    };
+    sandbox.inject(bearer_sandbox::FaultTarget::Api, over_qps, 2);
+    let url = format!("{}?query=privacy", search(&sandbox));
+    let answer = api.oneshot(get(&url, Full::default())).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = answer.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["query"], "privacy",
+        "the call sent again is the same: {body}"
+    );
+    let counters = sandbox.counters();
+    assert_eq!(counters.api_calls, 3, "two denials, then the call");
+    assert_eq!(counters.token_requests, 1);
+}

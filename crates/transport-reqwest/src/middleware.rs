@@ -4,8 +4,8 @@
 
 use crate::client::Shared;
 use crate::net;
-use bearer_client_core::{Attempts, Error, Purpose, WaitCause, challenge};
-use bearer_protocol::{ApiVerdict, TransportFailure};
+use bearer_client_core::{Attempts, Error, Purpose, Resend, WaitCause};
+use bearer_protocol::TransportFailure;
 use http::Extensions;
 use http::header::AUTHORIZATION;
 use reqwest::{Request, Response};
@@ -158,27 +158,14 @@ impl Middleware for BearerMiddleware {
                             return Err(error);
                         }
                     };
-                    // As `Attempts::follow` does for the client's own calls, except that a
-                    // request which cannot be copied ends the replay (an error) or the wait
-                    // (the answer as it came).
-                    match state.judge(&bearer, response.status(), response.headers()) {
-                        ApiVerdict::Deliver => return Ok(response),
-                        ApiVerdict::Replay => {
-                            attempts.replay(response.headers()).map_err(refused)?;
-                            let spare = spare.ok_or_else(|| {
-                                refused(Error::TokenRefusedNotReplayable {
-                                    challenge: challenge(response.headers()),
-                                })
-                            })?;
-                            (spare, None)
-                        }
-                        ApiVerdict::RetryAt(retry_at) => match spare {
-                            Some(spare) if attempts.retry_at(state, retry_at).is_ok() => {
-                                (spare, Some(retry_at))
-                            }
-                            _ => return Ok(response),
-                        },
-                        ApiVerdict::Fail(error) => return Err(refused(error.into())),
+                    let verdict = state.judge(&bearer, response.status(), response.headers());
+                    match attempts
+                        .follow_spare(state, verdict, response.headers(), spare)
+                        .map_err(refused)?
+                    {
+                        Resend::Deliver => return Ok(response),
+                        Resend::Now(spare) => (spare, None),
+                        Resend::At(spare, retry_at) => (spare, Some(retry_at)),
                     }
                 };
                 request = again;
