@@ -5,10 +5,9 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// What a test that needs it says when it is missing.
 pub const NEEDS_REDIS: &str = "needs redis-server (apt-get install redis-server)";
@@ -38,39 +37,34 @@ impl RedisServer {
         panic!("redis-server did not start on a free port");
     }
 
-    /// Starts one on `port`; `None` when it could not (the port was taken).
+    /// Starts one on `port`; `None` when it could not (the port was taken). Returns once the
+    /// server logs that it accepts connections, read from its standard output (which a thread
+    /// then drains): no polling.
     pub fn start_on(port: u16) -> Option<RedisServer> {
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("{NEEDS_REDIS}: {error}"));
-        let mut server = RedisServer { child, port };
-        // Start-up: a bounded number of short retries until it answers.
-        for _ in 0..200 {
-            if server.answers_ping() {
-                return Some(server);
+        let mut log = BufReader::new(child.stdout.take().expect("its standard output"));
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match log.read_line(&mut line) {
+                Ok(0) | Err(_) => {
+                    // It exited before it was ready: the port was taken meanwhile.
+                    let _ = child.wait();
+                    return None;
+                }
+                Ok(_) if line.contains("Ready to accept connections") => break,
+                Ok(_) => {}
             }
-            if server.child.try_wait().ok().flatten().is_some() {
-                return None; // the port was taken meanwhile
-            }
-            std::thread::sleep(Duration::from_millis(10));
         }
-        None
-    }
-
-    fn answers_ping(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-        let mut answer = [0; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut answer).is_ok()
-            && &answer == b"+PONG\r\n"
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        Some(RedisServer { child, port })
     }
 
     /// Its port.
