@@ -24,6 +24,7 @@ use bearer_client::Config;
 use bearer_client::asynchronous::Client;
 use bearer_sandbox::{Sandbox, SandboxConfig};
 use bytes::Bytes;
+use calls::Failure;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
@@ -31,8 +32,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 use support::{Remote, install_logs};
 use tower::{ServiceBuilder, ServiceExt as _};
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -54,12 +53,6 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Shows the first characters of a value and its length; never the whole value.
-fn mask(value: &str, shown: usize) -> String {
-    let head: String = value.chars().take(shown).collect();
-    format!("{head}… ({} chars)", value.chars().count())
-}
-
 async fn story() -> Result<ExitCode, Failure> {
     println!("== bearer, async (hyper + tokio), against the in-process sandbox");
     let sandbox = Sandbox::start(SandboxConfig::default()).await?;
@@ -67,47 +60,11 @@ async fn story() -> Result<ExitCode, Failure> {
 
     // The developer platform, as the guide tells it, over plain HTTP.
     let http = HyperClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let developer = platform(
-        &http,
-        "POST",
-        &sandbox.url("/platform/developers"),
-        None,
-        r#"{"username":"ada","email":"ada@example.com"}"#,
-    )
+    let (client_id, client_secret) = calls::register(&sandbox, |method, url, key, body| {
+        let http = http.clone();
+        async move { platform(&http, method, &url, key.as_deref(), body).await }
+    })
     .await?;
-    let developer_key = developer["developer_key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    println!(
-        "1. registered developer `ada` (developer key {})",
-        mask(&developer_key, 4)
-    );
-    let app = platform(
-        &http,
-        "POST",
-        &sandbox.url("/platform/applications"),
-        Some(&developer_key),
-        r#"{"name":"Privacy search","web_page":"https://example.com","description":"Searches notices"}"#,
-    )
-    .await?;
-    let app_id = app["id"].as_str().unwrap_or_default().to_owned();
-    println!("2. created application {app_id}: status {}", app["status"]);
-    sandbox.approve_app(&app_id)?;
-    let keys_url = sandbox.url(&format!("/platform/applications/{app_id}/keys"));
-    let keys = platform(&http, "GET", &keys_url, Some(&developer_key), "").await?;
-    let client_id = keys["client_id"].as_str().unwrap_or_default().to_owned();
-    let client_secret = keys["client_secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    println!(
-        "3. the platform team approved it: status {}; key {}, secret {}, plan {}",
-        keys["status"],
-        mask(&client_id, 4),
-        mask(&client_secret, 0),
-        keys["plan"]
-    );
 
     // The client, on the sandbox's clock so that an hour can pass at once.
     let config = Config::builder(sandbox.token_url(), client_id, client_secret).build()?;

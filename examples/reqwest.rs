@@ -25,11 +25,10 @@ mod support;
 use bearer_client::Config;
 use bearer_client::reqwest_client::Client;
 use bearer_sandbox::{Sandbox, SandboxConfig};
+use calls::Failure;
 use std::process::ExitCode;
 use std::time::Duration;
 use support::{Remote, install_logs};
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -51,12 +50,6 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Shows the first characters of a value and its length; never the whole value.
-fn mask(value: &str, shown: usize) -> String {
-    let head: String = value.chars().take(shown).collect();
-    format!("{head}… ({} chars)", value.chars().count())
-}
-
 async fn story() -> Result<ExitCode, Failure> {
     println!("== bearer, async on reqwest (rustls), against the in-process sandbox");
     let sandbox = Sandbox::start(SandboxConfig::default()).await?;
@@ -64,43 +57,14 @@ async fn story() -> Result<ExitCode, Failure> {
 
     // The developer platform, as the guide tells it, over plain HTTP with a plain reqwest client.
     let http = reqwest::Client::builder().no_proxy().build()?;
-    let developer = platform(
-        http.post(sandbox.url("/platform/developers")),
-        None,
-        r#"{"username":"ada","email":"ada@example.com"}"#,
-    )
+    let (client_id, client_secret) = calls::register(&sandbox, |method, url, key, body| {
+        let request = match method {
+            "GET" => http.get(url),
+            _ => http.post(url),
+        };
+        platform(request, key, body)
+    })
     .await?;
-    let developer_key = developer["developer_key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    println!(
-        "1. registered developer `ada` (developer key {})",
-        mask(&developer_key, 4)
-    );
-    let app = platform(
-        http.post(sandbox.url("/platform/applications")),
-        Some(&developer_key),
-        r#"{"name":"Privacy search","web_page":"https://example.com","description":"Searches notices"}"#,
-    )
-    .await?;
-    let app_id = app["id"].as_str().unwrap_or_default().to_owned();
-    println!("2. created application {app_id}: status {}", app["status"]);
-    sandbox.approve_app(&app_id)?;
-    let keys_url = sandbox.url(&format!("/platform/applications/{app_id}/keys"));
-    let keys = platform(http.get(keys_url), Some(&developer_key), "").await?;
-    let client_id = keys["client_id"].as_str().unwrap_or_default().to_owned();
-    let client_secret = keys["client_secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    println!(
-        "3. the platform team approved it: status {}; key {}, secret {}, plan {}",
-        keys["status"],
-        mask(&client_id, 4),
-        mask(&client_secret, 0),
-        keys["plan"]
-    );
 
     // The client, on the sandbox's clock so that an hour can pass at once.
     let config = Config::builder(sandbox.token_url(), client_id, client_secret).build()?;
@@ -170,7 +134,7 @@ async fn story() -> Result<ExitCode, Failure> {
 /// One call to the developer platform; the answer's JSON.
 async fn platform(
     request: reqwest::RequestBuilder,
-    developer_key: Option<&str>,
+    developer_key: Option<String>,
     body: &'static str,
 ) -> Result<serde_json::Value, Failure> {
     let mut request = request.header("content-type", "application/json");
