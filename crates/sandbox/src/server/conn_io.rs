@@ -30,14 +30,16 @@ pub(super) struct ConnControl {
 
 /// The TCP stream, able to reset itself: once `reset` is set, every operation fails and the
 /// socket is closed with `SO_LINGER` 0, which sends a TCP RST. Its slot among the open
-/// connections is given back before the socket closes (fields drop in order).
+/// connections is given back before the client can see the connection end: when its write side
+/// is shut down (the FIN), or else before the socket closes (fields drop in order).
 ///
 /// Once `linger` is set (a body over the cap was left unread), shutting it down sends the FIN,
 /// then reads and drops what the client still sends, until it closes, for up to 2 s or 4 MiB:
 /// closing a socket with unread bytes sends a RST, which would make the client lose the answer
 /// (or fail while still sending).
 pub(super) struct ConnIo {
-    _open: OpenConnection,
+    /// The slot, until the write side is shut down.
+    open: Option<OpenConnection>,
     tcp: TcpStream,
     control: Arc<ConnControl>,
     discarding: Option<Discarding>,
@@ -53,7 +55,7 @@ impl ConnIo {
     /// Wraps an accepted socket that holds the slot `open`.
     pub(super) fn new(tcp: TcpStream, open: OpenConnection, control: Arc<ConnControl>) -> Self {
         Self {
-            _open: open,
+            open: Some(open),
             tcp,
             control,
             discarding: None,
@@ -177,6 +179,8 @@ impl AsyncWrite for ConnIo {
         if this.is_reset() {
             return Poll::Ready(Err(reset_error()));
         }
+        // Given back before the FIN: a client that read to the end may connect again at once.
+        this.open = None;
         ready!(Pin::new(&mut this.tcp).poll_shutdown(cx))?;
         if this.control.linger.load(Ordering::SeqCst) {
             ready!(this.poll_discard(cx));
